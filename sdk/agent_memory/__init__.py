@@ -1,0 +1,60 @@
+"""agent-memory: long-term memory for AI agents on Azure Cosmos DB or an embedded store.
+
+The sync API lives here; :mod:`agent_memory.aio` mirrors it with coroutines.
+"""
+
+from agent_memory._sync.client import MemoryClient
+from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
+from agent_memory._sync.store import MemoryStore
+from agent_memory.embeddings.local import LocalEmbedder
+from agent_memory.errors import (
+    AgentMemoryError,
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    ModelError,
+    NotFoundError,
+    StoreError,
+)
+from agent_memory.models import (
+    Memory,
+    MemoryType,
+    SearchHit,
+    Summary,
+    Turn,
+    TurnInput,
+    content_hash,
+    memory_id,
+)
+from agent_memory.settings import Settings
+from agent_memory.stores.query import SearchQuery
+from agent_memory.stores.sqlite import SqliteStore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentMemoryError",
+    "ConfigurationError",
+    "ConflictError",
+    "Embedder",
+    "InvalidInputError",
+    "LocalEmbedder",
+    "Memory",
+    "MemoryClient",
+    "MemoryStore",
+    "MemoryType",
+    "ModelError",
+    "NotFoundError",
+    "OpenAIEmbedder",
+    "SearchHit",
+    "SearchQuery",
+    "Settings",
+    "SqliteStore",
+    "StoreError",
+    "Summary",
+    "Turn",
+    "TurnInput",
+    "__version__",
+    "content_hash",
+    "memory_id",
+]

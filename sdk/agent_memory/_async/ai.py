@@ -1,0 +1,59 @@
+"""OpenAI clients for Azure OpenAI / AI Foundry or an OpenAI-compatible API (async)."""
+
+from __future__ import annotations
+
+from openai import AsyncAzureOpenAI, AsyncOpenAI
+
+from agent_memory._async.embedder import AsyncEmbedder, AsyncOpenAIEmbedder
+from agent_memory.embeddings.local import AsyncLocalEmbedder
+from agent_memory.errors import ConfigurationError
+from agent_memory.settings import Settings
+
+COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+def azure_openai_client(settings: Settings) -> AsyncAzureOpenAI:
+    """Azure OpenAI with an API key, or Entra ID via ``DefaultAzureCredential``."""
+    if not settings.ai_foundry_endpoint:
+        raise ConfigurationError("AI_FOUNDRY_ENDPOINT is not set")
+    if settings.ai_foundry_api_key:
+        return AsyncAzureOpenAI(
+            azure_endpoint=settings.ai_foundry_endpoint,
+            api_key=settings.ai_foundry_api_key,
+            api_version=settings.ai_foundry_api_version,
+        )
+    from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+
+    credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+    return AsyncAzureOpenAI(
+        azure_endpoint=settings.ai_foundry_endpoint,
+        azure_ad_token_provider=get_bearer_token_provider(credential, COGNITIVE_SERVICES_SCOPE),
+        api_version=settings.ai_foundry_api_version,
+    )
+
+
+def openai_client(settings: Settings) -> AsyncOpenAI:
+    """Any OpenAI-compatible endpoint (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``)."""
+    if not settings.openai_api_key and not settings.openai_base_url:
+        raise ConfigurationError("set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)")
+    return AsyncOpenAI(
+        api_key=settings.openai_api_key or "unused", base_url=settings.openai_base_url
+    )
+
+
+def build_embedder(settings: Settings) -> AsyncEmbedder:
+    """The embedder the settings choose: local wordllama, Azure OpenAI or OpenAI."""
+    backend = settings.embedding_backend
+    if backend == "azure":
+        return AsyncOpenAIEmbedder(
+            azure_openai_client(settings),
+            model=settings.embedding_deployment,
+            dimensions=settings.embedding_dimensions,
+        )
+    if backend == "openai":
+        return AsyncOpenAIEmbedder(
+            openai_client(settings),
+            model=settings.openai_embedding_model,
+            dimensions=settings.embedding_dimensions,
+        )
+    return AsyncLocalEmbedder()

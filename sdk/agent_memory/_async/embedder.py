@@ -1,0 +1,64 @@
+"""The embedder interface and the OpenAI / Azure OpenAI embedder (async source)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+from openai import AsyncAzureOpenAI, AsyncOpenAI, OpenAIError
+
+from agent_memory.errors import ModelError
+
+
+@runtime_checkable
+class AsyncEmbedder(Protocol):
+    """Turns texts into vectors; ``model`` and ``dimensions`` are recorded by the store."""
+
+    model: str
+    dimensions: int
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One row per text."""
+        ...
+
+    async def close(self) -> None:
+        """Release network resources."""
+        ...
+
+
+class AsyncOpenAIEmbedder:
+    """Embeddings from Azure OpenAI / AI Foundry (``model`` = deployment) or any OpenAI API."""
+
+    def __init__(
+        self,
+        client: AsyncOpenAI | AsyncAzureOpenAI,
+        *,
+        model: str,
+        dimensions: int = 1536,
+        batch_size: int = 256,
+    ) -> None:
+        self.model = model
+        self.dimensions = dimensions
+        self._client = client
+        self._batch_size = batch_size
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One row per text, requested in batches of ``batch_size``."""
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for start in range(0, len(texts), self._batch_size):
+            chunk = list(texts[start : start + self._batch_size])
+            try:
+                response = await self._client.embeddings.create(
+                    model=self.model, input=chunk, dimensions=self.dimensions
+                )
+            except OpenAIError as exc:
+                raise ModelError(f"embedding request failed: {exc}") from exc
+            for item in response.data:
+                out[start + item.index] = np.asarray(item.embedding, dtype=np.float32)
+        return out
+
+    async def close(self) -> None:
+        """Close the underlying HTTP client."""
+        await self._client.close()

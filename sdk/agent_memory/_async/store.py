@@ -1,0 +1,114 @@
+"""The storage contract every backend implements (async source; the sync one is generated)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from agent_memory.models import (
+    CounterIncrement,
+    Memory,
+    MemoryType,
+    SearchHit,
+    Summary,
+    SummaryKind,
+    SupersedeReason,
+    Turn,
+)
+from agent_memory.stores.query import SearchQuery, Vector
+
+
+@runtime_checkable
+class AsyncMemoryStore(Protocol):
+    """Exactly the operations the SDK and the pipeline need; every one names the user."""
+
+    async def ensure_embedding_model(self, model: str, dimensions: int) -> None:
+        """Record the embedding model on first use; raise ``ConfigurationError`` on a mismatch."""
+        ...
+
+    async def append_turns(
+        self, user_id: str, thread_id: str, turns: Sequence[Turn], embeddings: Vector | None
+    ) -> list[Turn]:
+        """Append turns atomically (a known id is kept, not copied); return them with ``seq``."""
+        ...
+
+    async def list_turns(
+        self,
+        user_id: str,
+        thread_id: str,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        latest: bool = False,
+    ) -> list[Turn]:
+        """Turns of a thread with ``seq > after`` in order; ``latest`` keeps the last ``limit``."""
+        ...
+
+    async def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
+        """Create ``memory`` unless its id exists for the user; True when created."""
+        ...
+
+    async def get_memory(self, user_id: str, memory_id: str) -> Memory | None:
+        """One memory of the user (superseded or not), or None."""
+        ...
+
+    async def list_memories(
+        self,
+        user_id: str,
+        *,
+        memory_types: Sequence[MemoryType] | None = None,
+        thread_id: str | None = None,
+        min_confidence: float | None = None,
+        include_superseded: bool = False,
+        limit: int | None = None,
+    ) -> list[Memory]:
+        """The user's unexpired memories, newest first."""
+        ...
+
+    async def search(self, user_id: str, query: SearchQuery) -> list[SearchHit]:
+        """Hybrid (vector + full-text, rank-fused) search within the user's data."""
+        ...
+
+    async def supersede(
+        self, user_id: str, memory_id: str, *, by: str, reason: SupersedeReason
+    ) -> bool:
+        """Mark an active memory superseded; False if missing or already superseded."""
+        ...
+
+    async def get_summary(
+        self, user_id: str, kind: SummaryKind, thread_id: str | None = None
+    ) -> Summary | None:
+        """The thread summary (``kind='thread'``) or user profile (``kind='user'``)."""
+        ...
+
+    async def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
+        """Create or replace a summary."""
+        ...
+
+    async def increment_counter(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        thread_id: str | None = None,
+        by: int = 1,
+        owner: str | None = None,
+    ) -> CounterIncrement:
+        """Atomically add ``by`` to a counter; return the values before and after."""
+        ...
+
+    async def get_watermark(self, user_id: str, thread_id: str, step: str) -> int:
+        """The turn ``seq`` a step has processed up to in a thread (0 when none)."""
+        ...
+
+    async def advance_watermark(self, user_id: str, thread_id: str, step: str, value: int) -> int:
+        """Move a watermark forward (never back); return the resulting value."""
+        ...
+
+    async def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
+        """Delete everything of the user (or one thread); counts per container."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,59 @@
+# Generated from agent_memory/_async/ai.py by scripts/unasync.py. Do not edit:
+# change the async source and run `python scripts/unasync.py`.
+"""OpenAI clients for Azure OpenAI / AI Foundry or an OpenAI-compatible API (sync, generated)."""
+
+from __future__ import annotations
+
+from openai import AzureOpenAI, OpenAI
+
+from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
+from agent_memory.embeddings.local import LocalEmbedder
+from agent_memory.errors import ConfigurationError
+from agent_memory.settings import Settings
+
+COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+def azure_openai_client(settings: Settings) -> AzureOpenAI:
+    """Azure OpenAI with an API key, or Entra ID via ``DefaultAzureCredential``."""
+    if not settings.ai_foundry_endpoint:
+        raise ConfigurationError("AI_FOUNDRY_ENDPOINT is not set")
+    if settings.ai_foundry_api_key:
+        return AzureOpenAI(
+            azure_endpoint=settings.ai_foundry_endpoint,
+            api_key=settings.ai_foundry_api_key,
+            api_version=settings.ai_foundry_api_version,
+        )
+    from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+
+    credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+    return AzureOpenAI(
+        azure_endpoint=settings.ai_foundry_endpoint,
+        azure_ad_token_provider=get_bearer_token_provider(credential, COGNITIVE_SERVICES_SCOPE),
+        api_version=settings.ai_foundry_api_version,
+    )
+
+
+def openai_client(settings: Settings) -> OpenAI:
+    """Any OpenAI-compatible endpoint (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``)."""
+    if not settings.openai_api_key and not settings.openai_base_url:
+        raise ConfigurationError("set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)")
+    return OpenAI(api_key=settings.openai_api_key or "unused", base_url=settings.openai_base_url)
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings choose: local wordllama, Azure OpenAI or OpenAI."""
+    backend = settings.embedding_backend
+    if backend == "azure":
+        return OpenAIEmbedder(
+            azure_openai_client(settings),
+            model=settings.embedding_deployment,
+            dimensions=settings.embedding_dimensions,
+        )
+    if backend == "openai":
+        return OpenAIEmbedder(
+            openai_client(settings),
+            model=settings.openai_embedding_model,
+            dimensions=settings.embedding_dimensions,
+        )
+    return LocalEmbedder()

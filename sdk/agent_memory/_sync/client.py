@@ -1,0 +1,263 @@
+# Generated from agent_memory/_async/client.py by scripts/unasync.py. Do not edit:
+# change the async source and run `python scripts/unasync.py`.
+"""``MemoryClient``: the public SDK surface (sync, generated)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from agent_memory._sync.ai import build_embedder
+from agent_memory._sync.embedder import Embedder
+from agent_memory._sync.store import MemoryStore
+from agent_memory.embeddings.local import LocalEmbedder
+from agent_memory.errors import InvalidInputError, NotFoundError
+from agent_memory.inputs import (
+    build_search,
+    build_turns,
+    check_confidence,
+    check_limit,
+    check_memory_types,
+    check_optional_identifier,
+    check_tags,
+    mode_needs_vector,
+)
+from agent_memory.models import (
+    Memory,
+    MemoryType,
+    SearchHit,
+    SearchMode,
+    Summary,
+    Turn,
+    TurnInput,
+    utcnow,
+)
+from agent_memory.settings import Settings
+from agent_memory.stores.sqlite.store import SqliteStore
+from agent_memory.validation import check_content, check_identifier
+
+
+class MemoryClient:
+    """Long-term memory for agents: write turns, read and search memories, per user.
+
+    With no arguments it opens the embedded store (``$AGENT_MEMORY_PATH`` or
+    ``./.agent_memory/memory.db``) with the local embedder. Use it as a context manager or
+    call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        store: MemoryStore | None = None,
+        embedder: Embedder | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        if path is not None and store is not None:
+            raise InvalidInputError("pass either path or store, not both")
+        self.settings = settings or Settings()
+        self._owns_store = store is None
+        self.store: MemoryStore = (
+            store if store is not None else SqliteStore(path or self.settings.store_path)
+        )
+        self.embedder: Embedder = embedder if embedder is not None else LocalEmbedder()
+        self._ready = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> MemoryClient:
+        """A client configured from environment variables (see ``Settings``)."""
+        settings = Settings.from_env(environ)
+        return cls(settings=settings, embedder=build_embedder(settings))
+
+    def _prepare(self) -> None:
+        if not self._ready:
+            self.store.ensure_embedding_model(self.embedder.model, self.embedder.dimensions)
+            self._ready = True
+
+    # -- turns ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        user_id: str,
+        thread_id: str,
+        role: str,
+        content: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        created_at: datetime | None = None,
+        turn_id: str | None = None,
+    ) -> Turn:
+        """Append one turn to a thread and return it as stored."""
+        item: dict[str, Any] = {"role": role, "content": content, "metadata": metadata}
+        if created_at is not None:
+            item["created_at"] = created_at
+        if turn_id is not None:
+            item["id"] = turn_id
+        stored = self.add_turns(user_id, thread_id, [item])
+        return stored[0]
+
+    def add_turns(
+        self,
+        user_id: str,
+        thread_id: str,
+        turns: Sequence[TurnInput | Mapping[str, Any]],
+    ) -> list[Turn]:
+        """Append turns atomically: all are validated first; a known turn id is not duplicated."""
+        built = build_turns(
+            user_id, thread_id, turns, max_chars=self.settings.max_content_chars, now=utcnow()
+        )
+        if not built:
+            return []
+        self._prepare()
+        vectors = self.embedder.embed([t.content for t in built])
+        return self.store.append_turns(user_id, thread_id, built, vectors)
+
+    def get_turns(self, user_id: str, thread_id: str, *, limit: int | None = None) -> list[Turn]:
+        """A thread's turns in order; with ``limit``, the most recent ``limit`` of them."""
+        check_identifier(user_id, "user_id")
+        check_identifier(thread_id, "thread_id")
+        return self.store.list_turns(
+            user_id, thread_id, limit=check_limit(limit), latest=limit is not None
+        )
+
+    # -- memories ------------------------------------------------------------------------
+
+    def add_memory(
+        self,
+        user_id: str,
+        thread_id: str,
+        content: str,
+        *,
+        type: MemoryType = "fact",
+        confidence: float = 1.0,
+        tags: Sequence[str] | None = None,
+        source_turn_ids: Sequence[str] | None = None,
+        situation: str | None = None,
+        action: str | None = None,
+        outcome: str | None = None,
+        ttl: int | None = None,
+    ) -> Memory:
+        """Store a memory directly (no model call); an identical one is returned, not copied."""
+        check_identifier(user_id, "user_id")
+        check_identifier(thread_id, "thread_id")
+        check_content(content, max_chars=self.settings.max_content_chars)
+        memory_type = check_memory_types([type])
+        assert memory_type is not None
+        memory = Memory.create(
+            user_id=user_id,
+            thread_id=thread_id,
+            type=memory_type[0],
+            content=content,
+            confidence=check_confidence(confidence, "confidence") or 0.0,
+            tags=list(check_tags(tags) or ()),
+            source_turn_ids=list(source_turn_ids or ()),
+            ttl=check_limit(ttl, "ttl"),
+            situation=situation,
+            action=action,
+            outcome=outcome,
+        )
+        self._prepare()
+        vectors = self.embedder.embed([memory.content])
+        self.store.create_memory(memory, vectors[0])
+        stored = self.store.get_memory(user_id, memory.id)
+        return stored or memory
+
+    def get_memory(self, user_id: str, memory_id: str) -> Memory:
+        """One memory by id (superseded or not); ``NotFoundError`` when absent."""
+        check_identifier(user_id, "user_id")
+        found = self.store.get_memory(user_id, memory_id)
+        if found is None:
+            raise NotFoundError(f"no memory {memory_id!r} for this user")
+        return found
+
+    def get_memories(
+        self,
+        user_id: str,
+        *,
+        memory_types: Sequence[MemoryType] | None = None,
+        thread_id: str | None = None,
+        min_confidence: float | None = None,
+        include_superseded: bool = False,
+        limit: int | None = None,
+    ) -> list[Memory]:
+        """The user's memories, newest first, filtered."""
+        check_identifier(user_id, "user_id")
+        return self.store.list_memories(
+            user_id,
+            memory_types=check_memory_types(memory_types),
+            thread_id=check_optional_identifier(thread_id, "thread_id"),
+            min_confidence=check_confidence(min_confidence),
+            include_superseded=bool(include_superseded),
+            limit=check_limit(limit),
+        )
+
+    def search(
+        self,
+        user_id: str,
+        query: str,
+        *,
+        top: int = 5,
+        memory_types: Sequence[MemoryType] | None = None,
+        thread_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        min_confidence: float | None = None,
+        include_turns: bool = False,
+        include_superseded: bool = False,
+        mode: SearchMode = "hybrid",
+    ) -> list[SearchHit]:
+        """Hybrid (vector + full-text) search over the user's memories, and turns if asked."""
+        request = build_search(
+            user_id,
+            query,
+            top=top,
+            memory_types=memory_types,
+            thread_id=thread_id,
+            tags=tags,
+            min_confidence=min_confidence,
+            include_turns=include_turns,
+            include_superseded=include_superseded,
+            mode=mode,
+            max_chars=self.settings.max_content_chars,
+        )
+        self._prepare()
+        if mode_needs_vector(request.mode):
+            vectors = self.embedder.embed([query])
+            request = dataclasses.replace(request, vector=vectors[0])
+        return self.store.search(user_id, request)
+
+    # -- summaries -----------------------------------------------------------------------
+
+    def get_thread_summary(self, user_id: str, thread_id: str) -> Summary | None:
+        """The thread's summary, or None before one is written."""
+        check_identifier(user_id, "user_id")
+        check_identifier(thread_id, "thread_id")
+        return self.store.get_summary(user_id, "thread", thread_id)
+
+    def get_user_summary(self, user_id: str) -> Summary | None:
+        """The user's cross-thread profile, or None before one is written."""
+        check_identifier(user_id, "user_id")
+        return self.store.get_summary(user_id, "user")
+
+    # -- deletion and lifecycle ----------------------------------------------------------
+
+    def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
+        """Delete every item of the user (or of one thread); counts deleted per container."""
+        check_identifier(user_id, "user_id")
+        return self.store.forget(
+            user_id, thread_id=check_optional_identifier(thread_id, "thread_id")
+        )
+
+    def close(self) -> None:
+        """Close the store (if this client opened it) and the embedder."""
+        if self._owns_store:
+            self.store.close()
+        self.embedder.close()
+
+    def __enter__(self) -> MemoryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,114 @@
+# Generated from agent_memory/_async/store.py by scripts/unasync.py. Do not edit:
+# change the async source and run `python scripts/unasync.py`.
+"""The storage contract every backend implements (sync, generated)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from agent_memory.models import (
+    CounterIncrement,
+    Memory,
+    MemoryType,
+    SearchHit,
+    Summary,
+    SummaryKind,
+    SupersedeReason,
+    Turn,
+)
+from agent_memory.stores.query import SearchQuery, Vector
+
+
+@runtime_checkable
+class MemoryStore(Protocol):
+    """Exactly the operations the SDK and the pipeline need; every one names the user."""
+
+    def ensure_embedding_model(self, model: str, dimensions: int) -> None:
+        """Record the embedding model on first use; raise ``ConfigurationError`` on a mismatch."""
+        ...
+
+    def append_turns(
+        self, user_id: str, thread_id: str, turns: Sequence[Turn], embeddings: Vector | None
+    ) -> list[Turn]:
+        """Append turns atomically (a known id is kept, not copied); return them with ``seq``."""
+        ...
+
+    def list_turns(
+        self,
+        user_id: str,
+        thread_id: str,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        latest: bool = False,
+    ) -> list[Turn]:
+        """Turns of a thread with ``seq > after`` in order; ``latest`` keeps the last ``limit``."""
+        ...
+
+    def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
+        """Create ``memory`` unless its id exists for the user; True when created."""
+        ...
+
+    def get_memory(self, user_id: str, memory_id: str) -> Memory | None:
+        """One memory of the user (superseded or not), or None."""
+        ...
+
+    def list_memories(
+        self,
+        user_id: str,
+        *,
+        memory_types: Sequence[MemoryType] | None = None,
+        thread_id: str | None = None,
+        min_confidence: float | None = None,
+        include_superseded: bool = False,
+        limit: int | None = None,
+    ) -> list[Memory]:
+        """The user's unexpired memories, newest first."""
+        ...
+
+    def search(self, user_id: str, query: SearchQuery) -> list[SearchHit]:
+        """Hybrid (vector + full-text, rank-fused) search within the user's data."""
+        ...
+
+    def supersede(self, user_id: str, memory_id: str, *, by: str, reason: SupersedeReason) -> bool:
+        """Mark an active memory superseded; False if missing or already superseded."""
+        ...
+
+    def get_summary(
+        self, user_id: str, kind: SummaryKind, thread_id: str | None = None
+    ) -> Summary | None:
+        """The thread summary (``kind='thread'``) or user profile (``kind='user'``)."""
+        ...
+
+    def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
+        """Create or replace a summary."""
+        ...
+
+    def increment_counter(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        thread_id: str | None = None,
+        by: int = 1,
+        owner: str | None = None,
+    ) -> CounterIncrement:
+        """Atomically add ``by`` to a counter; return the values before and after."""
+        ...
+
+    def get_watermark(self, user_id: str, thread_id: str, step: str) -> int:
+        """The turn ``seq`` a step has processed up to in a thread (0 when none)."""
+        ...
+
+    def advance_watermark(self, user_id: str, thread_id: str, step: str, value: int) -> int:
+        """Move a watermark forward (never back); return the resulting value."""
+        ...
+
+    def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
+        """Delete everything of the user (or one thread); counts per container."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

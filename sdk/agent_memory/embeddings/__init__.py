@@ -1,0 +1,1 @@
+"""Embedders: the local default (wordllama) and OpenAI / Azure OpenAI."""

@@ -1,0 +1,74 @@
+"""The local default embedder: wordllama static embeddings, weights shipped in its wheel."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from agent_memory.errors import ConfigurationError
+
+DEFAULT_CONFIG: Final = "l2_supercat"
+DEFAULT_DIMENSIONS: Final = 256
+
+_models: dict[tuple[str, int], Any] = {}
+_lock = threading.Lock()
+
+
+def _load(config: str, dimensions: int) -> Any:
+    """Load (once per process) a wordllama model from the installed package, never a hub."""
+    with _lock:
+        model = _models.get((config, dimensions))
+        if model is None:
+            try:
+                import wordllama
+                from wordllama import WordLlama
+            except ImportError as exc:  # pragma: no cover - a declared dependency
+                raise ConfigurationError(
+                    "the local embedder needs the 'wordllama' package"
+                ) from exc
+            package_dir = Path(wordllama.__file__).parent
+            try:
+                model = WordLlama.load(
+                    config=config, cache_dir=package_dir, dim=dimensions, disable_download=True
+                )
+            except Exception as exc:
+                raise ConfigurationError(
+                    f"wordllama model {config!r} ({dimensions} dims) is not bundled: {exc}"
+                ) from exc
+            _models[(config, dimensions)] = model
+        return model
+
+
+class LocalEmbedder:
+    """CPU embeddings with no network: 256-dimension wordllama vectors, L2-normalised."""
+
+    def __init__(self, config: str = DEFAULT_CONFIG, dimensions: int = DEFAULT_DIMENSIONS) -> None:
+        self.model = f"wordllama/{config}"
+        self.dimensions = dimensions
+        self._wl = _load(config, dimensions)
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One row per text."""
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        vectors = self._wl.embed(list(texts), norm=True)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimensions)
+
+    def close(self) -> None:
+        """Nothing to release; the model stays cached for the process."""
+
+
+class AsyncLocalEmbedder(LocalEmbedder):
+    """Async face of :class:`LocalEmbedder`; embedding takes microseconds, so it runs inline."""
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:  # type: ignore[override]
+        """One row per text."""
+        return LocalEmbedder.embed(self, texts)
+
+    async def close(self) -> None:  # type: ignore[override]
+        """Nothing to release."""

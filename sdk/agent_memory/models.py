@@ -1,0 +1,236 @@
+"""Public data models. Embeddings never appear on them."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+)
+
+from agent_memory.errors import InvalidInputError
+from agent_memory.validation import check_content, check_identifier
+
+MemoryType = Literal["fact", "procedural", "episodic"]
+MEMORY_TYPES: Final[tuple[MemoryType, ...]] = ("fact", "procedural", "episodic")
+SupersedeReason = Literal["duplicate", "contradict"]
+Role = Literal["user", "assistant", "system", "tool"]
+SummaryKind = Literal["thread", "user"]
+HitKind = Literal["memory", "turn"]
+SearchMode = Literal["hybrid", "text", "vector"]
+
+#: Container names, shared by every store so reports read the same everywhere.
+TURNS_CONTAINER: Final = "memories_turns"
+MEMORIES_CONTAINER: Final = "memories"
+SUMMARIES_CONTAINER: Final = "memories_summaries"
+COUNTERS_CONTAINER: Final = "memories_counters"
+CONTAINERS: Final = (TURNS_CONTAINER, MEMORIES_CONTAINER, SUMMARIES_CONTAINER, COUNTERS_CONTAINER)
+
+#: Episodic memories expire after 90 days unless told otherwise.
+EPISODIC_TTL_SECONDS: Final = 90 * 24 * 3600
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UserId = Annotated[StrictStr, AfterValidator(lambda v: check_identifier(v, "user_id"))]
+ThreadId = Annotated[StrictStr, AfterValidator(lambda v: check_identifier(v, "thread_id"))]
+TurnId = Annotated[StrictStr, AfterValidator(lambda v: check_identifier(v, "turn id"))]
+Content = Annotated[StrictStr, AfterValidator(lambda v: check_content(v))]
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+Confidence = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+def normalize_content(text: str) -> str:
+    """Canonical form used for hashing: NFKC, case-folded, single spaces, no trailing period."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(folded.split()).rstrip(" .")
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 hex digest of :func:`normalize_content`."""
+    return hashlib.sha256(normalize_content(text).encode("utf-8")).hexdigest()
+
+
+def memory_id(user_id: str, memory_type: str, digest: str) -> str:
+    """Deterministic memory id from user, type and content hash: retries become no-ops."""
+    raw = f"{user_id}\x1f{memory_type}\x1f{digest}".encode()
+    return f"mem-{hashlib.sha256(raw).hexdigest()[:32]}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TurnInput(_Model):
+    """One turn as given to ``add_turns``; id and time default to new values."""
+
+    role: Role
+    content: Content
+    metadata: dict[str, Any] | None = None
+    created_at: UtcDatetime | None = None
+    id: TurnId | None = None
+
+
+class Turn(_Model):
+    """A raw conversation turn, append-only."""
+
+    id: TurnId
+    user_id: UserId
+    thread_id: ThreadId
+    role: Role
+    content: Content
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: UtcDatetime
+    seq: int | None = Field(default=None, description="Store-assigned order within the store.")
+
+
+class Memory(_Model):
+    """A derived memory: fact, procedural rule or episodic experience."""
+
+    id: str
+    user_id: UserId
+    thread_id: ThreadId
+    type: MemoryType
+    content: Content
+    confidence: Confidence = 1.0
+    content_hash: str
+    tags: list[StrictStr] = Field(default_factory=list)
+    source_turn_ids: list[StrictStr] = Field(default_factory=list)
+    prompt_version: str | None = None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    ttl: int | None = Field(default=None, gt=0, description="Seconds until expiry; None = never.")
+    superseded_by: str | None = None
+    supersede_reason: SupersedeReason | None = None
+    superseded_at: UtcDatetime | None = None
+    situation: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """True unless superseded."""
+        return self.superseded_by is None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        user_id: str,
+        thread_id: str,
+        type: MemoryType,
+        content: str,
+        confidence: float = 1.0,
+        tags: list[str] | None = None,
+        source_turn_ids: list[str] | None = None,
+        prompt_version: str | None = None,
+        ttl: int | None = None,
+        situation: str | None = None,
+        action: str | None = None,
+        outcome: str | None = None,
+        now: datetime | None = None,
+    ) -> Memory:
+        """Build a memory with its content hash and deterministic id (episodic TTL defaulted)."""
+        stamp = now or utcnow()
+        check_content(content)
+        digest = content_hash(content)
+        if type == "episodic" and ttl is None:
+            ttl = EPISODIC_TTL_SECONDS
+        return parse(
+            cls,
+            id=memory_id(user_id, type, digest) if isinstance(user_id, str) else "",
+            user_id=user_id,
+            thread_id=thread_id,
+            type=type,
+            content=content,
+            confidence=confidence,
+            content_hash=digest,
+            tags=list(tags or []),
+            source_turn_ids=list(source_turn_ids or []),
+            prompt_version=prompt_version,
+            created_at=stamp,
+            updated_at=stamp,
+            ttl=ttl,
+            situation=situation,
+            action=action,
+            outcome=outcome,
+        )
+
+
+class Summary(_Model):
+    """A thread summary or the cross-thread user profile."""
+
+    user_id: UserId
+    thread_id: ThreadId | None = None
+    kind: SummaryKind
+    content: StrictStr
+    fields: dict[str, Any] = Field(default_factory=dict)
+    covers_up_to: int = Field(default=0, ge=0, description="Turn watermark the summary covers.")
+    prompt_version: str | None = None
+    updated_at: UtcDatetime
+
+
+class SearchHit(_Model):
+    """One search result: a memory or a turn, with its score (higher is better)."""
+
+    kind: HitKind
+    score: float
+    memory: Memory | None = None
+    turn: Turn | None = None
+
+    @property
+    def id(self) -> str:
+        """Id of the memory or turn."""
+        item = self.memory or self.turn
+        assert item is not None
+        return item.id
+
+    @property
+    def content(self) -> str:
+        """Text of the memory or turn."""
+        item = self.memory or self.turn
+        assert item is not None
+        return item.content
+
+
+class CounterIncrement(_Model):
+    """Result of an atomic counter increment."""
+
+    before: int
+    after: int
+    previous_owner: str | None = None
+
+
+def parse(model: type[M], /, **data: Any) -> M:
+    """Validate ``data`` into ``model``, turning pydantic errors into :class:`InvalidInputError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "input"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)

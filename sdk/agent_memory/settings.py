@@ -1,0 +1,78 @@
+"""Settings read from the environment; the names match the Function app and ``azd`` outputs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent_memory.errors import ConfigurationError
+from agent_memory.validation import DEFAULT_MAX_CONTENT_CHARS
+
+EmbeddingsChoice = Literal["auto", "local", "azure", "openai"]
+
+#: Field name -> environment variable.
+ENV_NAMES: Final[dict[str, str]] = {
+    "store_path": "AGENT_MEMORY_PATH",
+    "max_content_chars": "AGENT_MEMORY_MAX_CONTENT_CHARS",
+    "embeddings": "AGENT_MEMORY_EMBEDDINGS",
+    "embedding_dimensions": "EMBEDDING_DIMENSIONS",
+    "ai_foundry_endpoint": "AI_FOUNDRY_ENDPOINT",
+    "ai_foundry_api_key": "AI_FOUNDRY_API_KEY",
+    "ai_foundry_api_version": "AI_FOUNDRY_API_VERSION",
+    "chat_deployment": "AI_FOUNDRY_CHAT_DEPLOYMENT_NAME",
+    "embedding_deployment": "AI_FOUNDRY_EMBEDDING_DEPLOYMENT_NAME",
+    "openai_base_url": "OPENAI_BASE_URL",
+    "openai_api_key": "OPENAI_API_KEY",
+    "openai_chat_model": "OPENAI_CHAT_MODEL",
+    "openai_embedding_model": "OPENAI_EMBEDDING_MODEL",
+    "azure_client_id": "AZURE_CLIENT_ID",
+}
+
+
+class Settings(BaseModel):
+    """Everything the SDK reads from its environment, typed and validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store_path: Path | None = None
+    max_content_chars: int = Field(default=DEFAULT_MAX_CONTENT_CHARS, gt=0)
+    embeddings: EmbeddingsChoice = "auto"
+    embedding_dimensions: int = Field(default=1536, gt=0, le=3072)
+    ai_foundry_endpoint: str | None = None
+    ai_foundry_api_key: str | None = None
+    ai_foundry_api_version: str = "2024-10-21"
+    chat_deployment: str = "gpt-4o-mini"
+    embedding_deployment: str = "text-embedding-3-large"
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    openai_chat_model: str = "gpt-4o-mini"
+    openai_embedding_model: str = "text-embedding-3-large"
+    azure_client_id: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read :data:`ENV_NAMES` from ``environ`` (default ``os.environ``); blanks are unset."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field, name in ENV_NAMES.items():
+            raw = env.get(name, "").strip()
+            if raw:
+                values[field] = raw.lower() if field == "embeddings" else raw
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{ENV_NAMES.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigurationError(f"invalid settings: {problems}") from None
+
+    @property
+    def embedding_backend(self) -> Literal["local", "azure", "openai"]:
+        """``auto`` means Azure when an AI Foundry endpoint is set, else the local model."""
+        if self.embeddings != "auto":
+            return self.embeddings
+        return "azure" if self.ai_foundry_endpoint else "local"

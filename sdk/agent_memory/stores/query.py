@@ -1,0 +1,76 @@
+"""The typed search request every store accepts, and shared ranking helpers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from agent_memory.models import MemoryType, SearchMode
+
+Vector = npt.NDArray[np.float32]
+
+#: Reciprocal-rank-fusion constant (the usual 60).
+RRF_K: Final = 60
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+STOPWORDS: Final = frozenset(
+    (
+        "a an and are as at be been but by can could did do does for from had has have he her "
+        "hers him his how i if in into is it its me my no not of on or our ours she so than that "
+        "the their them then there these they this those to too was we were what when where "
+        "which who whom why will with would you your yours am any about"
+    ).split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """What to look for and where; every store applies the same filters."""
+
+    text: str
+    vector: Vector | None
+    top: int = 5
+    memory_types: tuple[MemoryType, ...] | None = None
+    thread_id: str | None = None
+    tags: tuple[str, ...] | None = None
+    min_confidence: float | None = None
+    include_turns: bool = False
+    include_superseded: bool = False
+    mode: SearchMode = "hybrid"
+    candidates: int = field(default=0)
+
+    @property
+    def pool(self) -> int:
+        """How many candidates each ranker contributes before fusion."""
+        return self.candidates or max(50, self.top * 5)
+
+
+def query_terms(text: str) -> list[str]:
+    """Distinct lower-cased words of ``text`` minus stopwords, in order of appearance."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.casefold()):
+        if word not in STOPWORDS and word not in seen:
+            seen[word] = None
+    return list(seen)
+
+
+def rrf(rankings: Iterable[Sequence[int]], *, k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal-rank fusion: each list adds ``1 / (k + rank)`` for each key it ranks."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def normalize_rows(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """L2-normalise each row (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    normalized: npt.NDArray[np.float32] = (matrix / norms).astype(np.float32, copy=False)
+    return normalized

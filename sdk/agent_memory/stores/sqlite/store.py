@@ -1,0 +1,695 @@
+"""The embedded default store: one SQLite file, FTS5 full text, NumPy vectors, RRF fusion."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from agent_memory.errors import ConfigurationError, InvalidInputError, StoreError
+from agent_memory.models import (
+    COUNTERS_CONTAINER,
+    MEMORIES_CONTAINER,
+    SUMMARIES_CONTAINER,
+    TURNS_CONTAINER,
+    CounterIncrement,
+    Memory,
+    MemoryType,
+    SearchHit,
+    Summary,
+    SummaryKind,
+    SupersedeReason,
+    Turn,
+    utcnow,
+)
+from agent_memory.stores.query import SearchQuery, Vector, query_terms, rrf
+from agent_memory.stores.sqlite.schema import DDL, SCHEMA_VERSION
+from agent_memory.stores.sqlite.vectors import TYPE_CODES, Rows, VectorCache
+
+DEFAULT_PATH: Final = Path(".agent_memory") / "memory.db"
+PATH_ENV: Final = "AGENT_MEMORY_PATH"
+_PURGE_INTERVAL_SECONDS: Final = 60.0
+_ACTIVE_NOW: Final = "(expires_at IS NULL OR expires_at > ?)"
+
+Clock = Callable[[], datetime]
+
+
+def default_path() -> Path:
+    """``$AGENT_MEMORY_PATH`` or ``./.agent_memory/memory.db``."""
+    return Path(os.environ.get(PATH_ENV) or DEFAULT_PATH)
+
+
+def _scope_token(kind: str, value: str) -> str:
+    """An opaque FTS token standing for a user or thread, so MATCH stays inside a partition."""
+    return kind + hashlib.sha256(value.encode("utf-8")).hexdigest()[:24]
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def _blob(vector: Vector | None, dims: int | None) -> bytes | None:
+    if vector is None:
+        return None
+    array = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if dims is not None and array.shape[0] != dims:
+        raise ConfigurationError(
+            f"embedding has {array.shape[0]} dimensions; this store holds {dims}-dimension vectors"
+        )
+    return array.tobytes()
+
+
+class SqliteStore:
+    """Embedded :class:`~agent_memory.MemoryStore` in one SQLite file (WAL, thread-safe).
+
+    Each thread gets its own connection; writes take ``BEGIN IMMEDIATE`` with a busy timeout,
+    so concurrent writers queue instead of failing with "database is locked".
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        clock: Clock = utcnow,
+        busy_timeout: float = 30.0,
+        vector_cache_users: int = 256,
+    ) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        self._last_purge = 0.0
+        self._init_schema()
+        self._dims: int | None = self._meta_int("embedding_dimensions")
+        self._vectors: dict[str, VectorCache] = {}
+        self._vector_cache_users = vector_cache_users
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError("the store is closed")
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            self._local.db = db
+            with self._connections_lock:
+                self._connections.append(db)
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        db = self._connect()
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def _init_schema(self) -> None:
+        db = self._connect()
+        db.executescript(DDL)
+        with self._write() as tx:
+            row = tx.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                tx.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"{self.path} has schema version {row[0]}; this release reads {SCHEMA_VERSION}"
+                )
+
+    def _meta_int(self, key: str) -> int | None:
+        row = self._connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row else None
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+    def _bump(self, db: sqlite3.Connection, user_id: str) -> None:
+        db.execute(
+            "INSERT INTO user_state (user_id, mutations) VALUES (?, 1) "
+            "ON CONFLICT (user_id) DO UPDATE SET mutations = mutations + 1",
+            (user_id,),
+        )
+
+    # -- embedding model -----------------------------------------------------------------
+
+    def ensure_embedding_model(self, model: str, dimensions: int) -> None:
+        """Record the embedding model on first use; raise ``ConfigurationError`` on a mismatch."""
+        with self._write() as db:
+            rows = dict(
+                db.execute(
+                    "SELECT key, value FROM meta WHERE key IN "
+                    "('embedding_model', 'embedding_dimensions')"
+                ).fetchall()
+            )
+            if not rows:
+                db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [("embedding_model", model), ("embedding_dimensions", str(dimensions))],
+                )
+            elif rows.get("embedding_model") != model or rows.get("embedding_dimensions") != str(
+                dimensions
+            ):
+                raise ConfigurationError(
+                    f"{self.path} holds vectors from embedding model "
+                    f"{rows.get('embedding_model')!r} ({rows.get('embedding_dimensions')} dims), "
+                    f"but this client embeds with {model!r} ({dimensions} dims). Use the same "
+                    "embedder for this store, or point AGENT_MEMORY_PATH at a new one."
+                )
+        self._dims = dimensions
+
+    # -- turns ---------------------------------------------------------------------------
+
+    def append_turns(
+        self, user_id: str, thread_id: str, turns: Sequence[Turn], embeddings: Vector | None
+    ) -> list[Turn]:
+        """Append turns in one transaction; a turn whose id exists in the thread is kept as is."""
+        if any(t.user_id != user_id or t.thread_id != thread_id for t in turns):
+            raise InvalidInputError("every turn must belong to the given user and thread")
+        blobs = [
+            _blob(None if embeddings is None else embeddings[i], self._dims)
+            for i in range(len(turns))
+        ]
+        user_tok, thread_tok = _scope_token("u", user_id), _scope_token("t", thread_id)
+        stored: list[Turn] = []
+        with self._write() as db:
+            for turn, blob in zip(turns, blobs, strict=True):
+                cur = db.execute(
+                    "INSERT INTO turns (id, user_id, thread_id, created_at, doc, embedding) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, thread_id, id) DO NOTHING",
+                    (
+                        turn.id,
+                        user_id,
+                        thread_id,
+                        _iso(turn.created_at),
+                        turn.model_dump_json(exclude={"seq"}),
+                        blob,
+                    ),
+                )
+                if cur.rowcount == 1:
+                    seq = int(cur.lastrowid or 0)
+                    db.execute(
+                        "INSERT INTO turns_fts (rowid, scope, content) VALUES (?, ?, ?)",
+                        (seq, f"{user_tok} {thread_tok}", turn.content),
+                    )
+                    stored.append(turn.model_copy(update={"seq": seq}))
+                else:
+                    row = db.execute(
+                        "SELECT seq, doc FROM turns WHERE user_id = ? AND thread_id = ? AND id = ?",
+                        (user_id, thread_id, turn.id),
+                    ).fetchone()
+                    stored.append(_turn(row))
+        return stored
+
+    def list_turns(
+        self,
+        user_id: str,
+        thread_id: str,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        latest: bool = False,
+    ) -> list[Turn]:
+        """Turns of a thread with ``seq > after`` in order; ``latest`` keeps the last ``limit``."""
+        order = "DESC" if latest else "ASC"
+        sql = (
+            "SELECT seq, doc FROM turns WHERE user_id = ? AND thread_id = ? AND seq > ? "
+            f"ORDER BY seq {order} LIMIT ?"
+        )
+        rows = self._connect().execute(
+            sql, (user_id, thread_id, after, -1 if limit is None else limit)
+        )
+        turns = [_turn(r) for r in rows.fetchall()]
+        return turns[::-1] if latest else turns
+
+    # -- memories ------------------------------------------------------------------------
+
+    def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
+        """Create ``memory`` unless its id exists for the user; True when created."""
+        blob = _blob(embedding, self._dims)
+        now = self._now()
+        expires = None if memory.ttl is None else now.timestamp() + memory.ttl
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO memories (id, user_id, thread_id, type, confidence, created_at, "
+                "expires_at, superseded_by, doc, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (user_id, id) DO NOTHING",
+                (
+                    memory.id,
+                    memory.user_id,
+                    memory.thread_id,
+                    memory.type,
+                    memory.confidence,
+                    _iso(memory.created_at),
+                    expires,
+                    memory.superseded_by,
+                    memory.model_dump_json(),
+                    blob,
+                ),
+            )
+            created = cur.rowcount == 1
+            if created:
+                scope = f"{_scope_token('u', memory.user_id)} {_scope_token('t', memory.thread_id)}"
+                db.execute(
+                    "INSERT INTO memories_fts (rowid, scope, content) VALUES (?, ?, ?)",
+                    (cur.lastrowid, scope, memory.content),
+                )
+        self._maybe_purge()
+        return created
+
+    def get_memory(self, user_id: str, memory_id: str) -> Memory | None:
+        """One unexpired memory of the user (superseded or not), or None."""
+        row = (
+            self._connect()
+            .execute(
+                f"SELECT doc FROM memories WHERE user_id = ? AND id = ? AND {_ACTIVE_NOW}",
+                (user_id, memory_id, self._now().timestamp()),
+            )
+            .fetchone()
+        )
+        return Memory.model_validate_json(row[0]) if row else None
+
+    def list_memories(
+        self,
+        user_id: str,
+        *,
+        memory_types: Sequence[MemoryType] | None = None,
+        thread_id: str | None = None,
+        min_confidence: float | None = None,
+        include_superseded: bool = False,
+        limit: int | None = None,
+    ) -> list[Memory]:
+        """The user's unexpired memories, newest first."""
+        where, params = self._memory_filters(
+            user_id, memory_types, thread_id, min_confidence, include_superseded, alias="m"
+        )
+        sql = (
+            f"SELECT m.doc FROM memories m WHERE {where} "
+            "ORDER BY m.created_at DESC, m.seq DESC LIMIT ?"
+        )
+        rows = self._connect().execute(sql, (*params, -1 if limit is None else limit)).fetchall()
+        return [Memory.model_validate_json(r[0]) for r in rows]
+
+    def _memory_filters(
+        self,
+        user_id: str,
+        memory_types: Sequence[str] | None,
+        thread_id: str | None,
+        min_confidence: float | None,
+        include_superseded: bool,
+        *,
+        alias: str,
+        tags: Sequence[str] | None = None,
+    ) -> tuple[str, list[Any]]:
+        a = alias
+        clauses = [f"{a}.user_id = ?", f"({a}.expires_at IS NULL OR {a}.expires_at > ?)"]
+        params: list[Any] = [user_id, self._now().timestamp()]
+        if memory_types is not None:
+            clauses.append(f"{a}.type IN ({','.join('?' * len(memory_types))})")
+            params.extend(memory_types)
+        if thread_id is not None:
+            clauses.append(f"{a}.thread_id = ?")
+            params.append(thread_id)
+        if min_confidence is not None:
+            clauses.append(f"{a}.confidence >= ?")
+            params.append(min_confidence)
+        if not include_superseded:
+            clauses.append(f"{a}.superseded_by IS NULL")
+        if tags:
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM json_each({a}.doc, '$.tags') j "
+                f"WHERE j.value IN ({','.join('?' * len(tags))}))"
+            )
+            params.extend(tags)
+        return " AND ".join(clauses), params
+
+    def supersede(self, user_id: str, memory_id: str, *, by: str, reason: SupersedeReason) -> bool:
+        """Mark an active memory superseded; False if missing or already superseded."""
+        now = self._now()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT doc FROM memories WHERE user_id = ? AND id = ? AND superseded_by IS NULL",
+                (user_id, memory_id),
+            ).fetchone()
+            if row is None:
+                return False
+            memory = Memory.model_validate_json(row[0]).model_copy(
+                update={
+                    "superseded_by": by,
+                    "supersede_reason": reason,
+                    "superseded_at": now,
+                    "updated_at": now,
+                }
+            )
+            db.execute(
+                "UPDATE memories SET superseded_by = ?, doc = ? "
+                "WHERE user_id = ? AND id = ? AND superseded_by IS NULL",
+                (by, memory.model_dump_json(), user_id, memory_id),
+            )
+            self._bump(db, user_id)
+        return True
+
+    # -- search --------------------------------------------------------------------------
+
+    def search(self, user_id: str, query: SearchQuery) -> list[SearchHit]:
+        """Hybrid search: FTS5 bm25 and cosine rankings fused by reciprocal rank."""
+        scored: list[tuple[float, str, int]] = []
+        for table in ("memories", "turns") if query.include_turns else ("memories",):
+            for seq, score in self._rank(user_id, table, query):
+                scored.append((score, table, seq))
+        scored.sort(key=lambda item: -item[0])
+        return self._hits(user_id, scored[: query.top])
+
+    def _rank(self, user_id: str, table: str, query: SearchQuery) -> list[tuple[int, float]]:
+        terms = query_terms(query.text) if query.mode != "vector" else []
+        use_vector = query.mode != "text" and query.vector is not None
+        allowed = self._allowed_by_tags(user_id, table, query)
+        text_ranked = self._text_rank(user_id, table, terms, query, allowed) if terms else []
+        vector_ranked = self._vector_rank(user_id, table, query, allowed) if use_vector else []
+        if query.mode == "text":
+            return text_ranked
+        if query.mode == "vector":
+            return vector_ranked
+        fused = rrf([[s for s, _ in text_ranked], [s for s, _ in vector_ranked]])
+        return sorted(fused.items(), key=lambda item: -item[1])[: query.pool]
+
+    def _allowed_by_tags(self, user_id: str, table: str, query: SearchQuery) -> set[int] | None:
+        if not query.tags:
+            return None
+        if table == "turns":
+            return set()
+        where, params = self._memory_filters(
+            user_id, None, None, None, True, alias="m", tags=query.tags
+        )
+        rows = self._connect().execute(f"SELECT m.seq FROM memories m WHERE {where}", params)
+        return {int(r[0]) for r in rows.fetchall()}
+
+    def _text_rank(
+        self,
+        user_id: str,
+        table: str,
+        terms: list[str],
+        query: SearchQuery,
+        allowed: set[int] | None,
+    ) -> list[tuple[int, float]]:
+        scope = _scope_token("u", user_id)
+        if query.thread_id is not None:
+            scope += " " + _scope_token("t", query.thread_id)
+        words = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        match = f"scope : ({scope}) AND content : ({words})"
+        if table == "memories":
+            where, params = self._memory_filters(
+                user_id,
+                query.memory_types,
+                query.thread_id,
+                query.min_confidence,
+                query.include_superseded,
+                alias="m",
+            )
+            join = f"JOIN memories m ON m.seq = f.rowid AND {where}"
+        else:
+            if query.memory_types is not None or query.min_confidence is not None:
+                return []
+            join, params = "JOIN turns m ON m.seq = f.rowid AND m.user_id = ?", [user_id]
+        sql = (
+            f"SELECT f.rowid, bm25({table}_fts, 0.0, 1.0) AS r FROM {table}_fts f {join} "
+            f"WHERE {table}_fts MATCH ? ORDER BY r LIMIT ?"
+        )
+        limit = query.pool if allowed is None else -1
+        rows = self._connect().execute(sql, (*params, match, limit)).fetchall()
+        ranked = [(int(seq), -float(rank)) for seq, rank in rows]
+        if allowed is not None:
+            ranked = [item for item in ranked if item[0] in allowed]
+        return ranked[: query.pool]
+
+    def _vector_rank(
+        self, user_id: str, table: str, query: SearchQuery, allowed: set[int] | None
+    ) -> list[tuple[int, float]]:
+        if self._dims is None or query.vector is None:
+            return []
+        rows = self._vector_rows(user_id, table, self._dims)
+        if len(rows) == 0:
+            return []
+        mask = rows.expires > self._now().timestamp()
+        if query.thread_id is not None:
+            mask &= rows.thread == query.thread_id
+        if table == "memories":
+            if not query.include_superseded:
+                mask &= rows.active
+            if query.memory_types is not None:
+                codes = [TYPE_CODES[t] for t in query.memory_types]
+                mask &= np.isin(rows.type_code, codes)
+            if query.min_confidence is not None:
+                mask &= rows.confidence >= np.float32(query.min_confidence)
+        elif query.memory_types is not None or query.min_confidence is not None:
+            return []
+        if allowed is not None:
+            mask &= np.isin(rows.seq, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+        q = np.asarray(query.vector, dtype=np.float32).reshape(-1)
+        norm = float(np.linalg.norm(q))
+        if norm == 0.0:
+            return []
+        scores = rows.matrix @ (q / norm)
+        scores = np.where(mask, scores, -np.inf)
+        k = min(query.pool, int(mask.sum()))
+        if k == 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(rows.seq[i]), float(scores[i])) for i in top]
+
+    def _vector_rows(self, user_id: str, table: str, dims: int) -> Rows:
+        cache = self._vectors.get(table)
+        if cache is None or cache.dims != dims:
+            cache = self._vectors[table] = VectorCache(dims, max_users=self._vector_cache_users)
+        db = self._connect()
+        if table == "memories":
+            cols = "seq, thread_id, type, confidence, expires_at, superseded_by, embedding"
+        else:
+            cols = "seq, thread_id, NULL, 0, NULL, NULL, embedding"
+        sql = f"SELECT {cols} FROM {table} WHERE user_id = ? AND seq > ? ORDER BY seq"
+        row = db.execute(
+            "SELECT mutations FROM user_state WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        return cache.get(
+            (user_id, table),
+            row[0] if row else 0,
+            lambda after: db.execute(sql, (user_id, after)).fetchall(),
+        )
+
+    def _hits(self, user_id: str, scored: list[tuple[float, str, int]]) -> list[SearchHit]:
+        hits: list[SearchHit] = []
+        db = self._connect()
+        for score, table, seq in scored:
+            row = db.execute(
+                f"SELECT seq, doc FROM {table} WHERE seq = ? AND user_id = ?", (seq, user_id)
+            ).fetchone()
+            if row is None:
+                continue
+            if table == "memories":
+                hits.append(
+                    SearchHit(kind="memory", score=score, memory=Memory.model_validate_json(row[1]))
+                )
+            else:
+                hits.append(SearchHit(kind="turn", score=score, turn=_turn(row)))
+        return hits
+
+    # -- summaries -----------------------------------------------------------------------
+
+    def get_summary(
+        self, user_id: str, kind: SummaryKind, thread_id: str | None = None
+    ) -> Summary | None:
+        """The thread summary (``kind='thread'``) or user profile (``kind='user'``)."""
+        row = (
+            self._connect()
+            .execute(
+                "SELECT doc FROM summaries WHERE user_id = ? AND kind = ? AND scope = ?",
+                (user_id, kind, thread_id or ""),
+            )
+            .fetchone()
+        )
+        return Summary.model_validate_json(row[0]) if row else None
+
+    def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
+        """Create or replace a summary."""
+        blob = _blob(embedding, self._dims)
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO summaries (user_id, kind, scope, thread_id, doc, embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, kind, scope) "
+                "DO UPDATE SET doc = excluded.doc, embedding = excluded.embedding",
+                (
+                    summary.user_id,
+                    summary.kind,
+                    summary.thread_id or "",
+                    summary.thread_id,
+                    summary.model_dump_json(),
+                    blob,
+                ),
+            )
+
+    # -- counters and watermarks ---------------------------------------------------------
+
+    def increment_counter(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        thread_id: str | None = None,
+        by: int = 1,
+        owner: str | None = None,
+    ) -> CounterIncrement:
+        """Atomically add ``by`` to a counter; return the values before and after."""
+        scope = thread_id or ""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT value, last_owner FROM counters "
+                "WHERE user_id = ? AND scope = ? AND name = ?",
+                (user_id, scope, name),
+            ).fetchone()
+            before, previous = (int(row[0]), row[1]) if row else (0, None)
+            db.execute(
+                "INSERT INTO counters (user_id, scope, name, value, last_owner, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, scope, name) DO UPDATE SET "
+                "value = excluded.value, last_owner = COALESCE(excluded.last_owner, last_owner), "
+                "updated_at = excluded.updated_at",
+                (user_id, scope, name, before + by, owner, _iso(self._now())),
+            )
+        return CounterIncrement(before=before, after=before + by, previous_owner=previous)
+
+    def get_watermark(self, user_id: str, thread_id: str, step: str) -> int:
+        """The turn ``seq`` a step has processed up to in a thread (0 when none)."""
+        row = (
+            self._connect()
+            .execute(
+                "SELECT value FROM watermarks WHERE user_id = ? AND thread_id = ? AND step = ?",
+                (user_id, thread_id, step),
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    def advance_watermark(self, user_id: str, thread_id: str, step: str, value: int) -> int:
+        """Move a watermark forward (never back); return the resulting value."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO watermarks (user_id, thread_id, step, value, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, thread_id, step) DO UPDATE SET "
+                "value = MAX(value, excluded.value), updated_at = excluded.updated_at",
+                (user_id, thread_id, step, value, _iso(self._now())),
+            )
+            row = db.execute(
+                "SELECT value FROM watermarks WHERE user_id = ? AND thread_id = ? AND step = ?",
+                (user_id, thread_id, step),
+            ).fetchone()
+        return int(row[0])
+
+    # -- deletion and expiry -------------------------------------------------------------
+
+    def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
+        """Delete everything of the user (or one thread); counts per container."""
+        scope = "" if thread_id is None else " AND thread_id = ?"
+        params: tuple[str, ...] = (user_id,) if thread_id is None else (user_id, thread_id)
+        counts: dict[str, int] = {}
+        with self._write() as db:
+            for table in ("turns", "memories"):
+                db.execute(
+                    f"DELETE FROM {table}_fts WHERE rowid IN "
+                    f"(SELECT seq FROM {table} WHERE user_id = ?{scope})",
+                    params,
+                )
+            counts[TURNS_CONTAINER] = db.execute(
+                f"DELETE FROM turns WHERE user_id = ?{scope}", params
+            ).rowcount
+            counts[MEMORIES_CONTAINER] = db.execute(
+                f"DELETE FROM memories WHERE user_id = ?{scope}", params
+            ).rowcount
+            summaries = "" if thread_id is None else " AND kind = 'thread' AND scope = ?"
+            counts[SUMMARIES_CONTAINER] = db.execute(
+                f"DELETE FROM summaries WHERE user_id = ?{summaries}", params
+            ).rowcount
+            counters = "" if thread_id is None else " AND scope = ?"
+            counts[COUNTERS_CONTAINER] = (
+                db.execute(f"DELETE FROM counters WHERE user_id = ?{counters}", params).rowcount
+                + db.execute(f"DELETE FROM watermarks WHERE user_id = ?{scope}", params).rowcount
+            )
+            self._bump(db, user_id)
+        for cache in self._vectors.values():
+            cache.drop(user_id)
+        return counts
+
+    def purge_expired(self) -> int:
+        """Delete memories whose TTL has passed; return how many."""
+        now = self._now().timestamp()
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT seq, user_id FROM memories "
+                "WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                (now,),
+            ).fetchall()
+            for seq, user_id in rows:
+                db.execute("DELETE FROM memories_fts WHERE rowid = ?", (seq,))
+                db.execute("DELETE FROM memories WHERE seq = ?", (seq,))
+                self._bump(db, user_id)
+        self._last_purge = time.monotonic()
+        return len(rows)
+
+    def _maybe_purge(self) -> None:
+        if time.monotonic() - self._last_purge >= _PURGE_INTERVAL_SECONDS:
+            self.purge_expired()
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        self._closed = True
+        with self._connections_lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _turn(row: tuple[Any, ...]) -> Turn:
+    data = json.loads(row[1])
+    data["seq"] = int(row[0])
+    return Turn.model_validate(data)

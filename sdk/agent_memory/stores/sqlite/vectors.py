@@ -1,0 +1,142 @@
+"""Per-user in-memory vector index over the rows of one table, refreshed incrementally."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from agent_memory.models import MEMORY_TYPES
+from agent_memory.stores.query import normalize_rows
+
+TYPE_CODES = {name: code for code, name in enumerate(MEMORY_TYPES)}
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """An immutable view of a user's vectors with the columns search filters on."""
+
+    seq: npt.NDArray[np.int64]
+    matrix: npt.NDArray[np.float32]
+    thread: npt.NDArray[np.object_]
+    type_code: npt.NDArray[np.int8]
+    confidence: npt.NDArray[np.float32]
+    expires: npt.NDArray[np.float64]
+    active: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.seq.shape[0])
+
+
+class _Growable:
+    """Column buffers that double in capacity, so appends are amortised O(1)."""
+
+    def __init__(self, dims: int) -> None:
+        self.size = 0
+        self.max_seq = 0
+        self._cols = _empty(dims, 16)
+
+    def extend(self, batch: dict[str, np.ndarray[Any, Any]]) -> None:
+        n = batch["seq"].shape[0]
+        if n == 0:
+            return
+        need = self.size + n
+        if need > self._cols["seq"].shape[0]:
+            grown = _empty(self._cols["matrix"].shape[1], max(need, 2 * self._cols["seq"].shape[0]))
+            for key, col in self._cols.items():
+                grown[key][: self.size] = col[: self.size]
+            self._cols = grown
+        for key, col in self._cols.items():
+            col[self.size : need] = batch[key]
+        self.size = need
+        self.max_seq = int(batch["seq"][-1])
+
+    def view(self) -> Rows:
+        n = self.size
+        c = self._cols
+        return Rows(
+            seq=c["seq"][:n],
+            matrix=c["matrix"][:n],
+            thread=c["thread"][:n],
+            type_code=c["type_code"][:n],
+            confidence=c["confidence"][:n],
+            expires=c["expires"][:n],
+            active=c["active"][:n],
+        )
+
+
+def _empty(dims: int, capacity: int) -> dict[str, np.ndarray[Any, Any]]:
+    return {
+        "seq": np.zeros(capacity, dtype=np.int64),
+        "matrix": np.zeros((capacity, dims), dtype=np.float32),
+        "thread": np.empty(capacity, dtype=object),
+        "type_code": np.zeros(capacity, dtype=np.int8),
+        "confidence": np.zeros(capacity, dtype=np.float32),
+        "expires": np.zeros(capacity, dtype=np.float64),
+        "active": np.zeros(capacity, dtype=bool),
+    }
+
+
+def batch_from_rows(rows: list[tuple[Any, ...]], dims: int) -> dict[str, np.ndarray[Any, Any]]:
+    """Columns from ``(seq, thread_id, type, confidence, expires_at, superseded_by, blob)`` rows."""
+    n = len(rows)
+    matrix = np.zeros((n, dims), dtype=np.float32)
+    for i, row in enumerate(rows):
+        if row[6] is not None:
+            matrix[i] = np.frombuffer(row[6], dtype=np.float32)
+    return {
+        "matrix": normalize_rows(matrix),
+        "seq": np.fromiter((r[0] for r in rows), dtype=np.int64, count=n),
+        "thread": np.array([r[1] for r in rows] or [], dtype=object),
+        "type_code": np.fromiter((TYPE_CODES.get(r[2], -1) for r in rows), np.int8, count=n),
+        "confidence": np.fromiter((r[3] for r in rows), dtype=np.float32, count=n),
+        "expires": np.fromiter(
+            (math.inf if r[4] is None else r[4] for r in rows), dtype=np.float64, count=n
+        ),
+        "active": np.fromiter((r[5] is None for r in rows), dtype=bool, count=n),
+    }
+
+
+class VectorCache:
+    """LRU of per-(user, table) indexes, validated against the store's per-user mutation count.
+
+    Appends only add rows with a larger ``seq``, so a cached index catches up by loading just
+    the rows past its ``max_seq``; any other change (supersede, delete, purge) bumps the user's
+    mutation count in the same transaction and forces a full reload.
+    """
+
+    def __init__(self, dims: int, *, max_users: int = 256) -> None:
+        self.dims = dims
+        self.max_users = max_users
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[str, str], tuple[int, _Growable]] = OrderedDict()
+
+    def get(
+        self,
+        key: tuple[str, str],
+        mutations: int,
+        load: Any,
+    ) -> Rows:
+        """Return the index for ``key``; ``load(after_seq)`` fetches rows past a seq."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != mutations:
+                entry = (mutations, _Growable(self.dims))
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_users:
+                self._entries.popitem(last=False)
+            index = entry[1]
+            index.extend(batch_from_rows(load(index.max_seq), self.dims))
+            return index.view()
+
+    def drop(self, user_id: str) -> None:
+        """Forget every index of a user."""
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == user_id]:
+                del self._entries[key]
