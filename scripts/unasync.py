@@ -67,26 +67,10 @@ def generate(target: Path) -> list[Path]:
         out = target / source.name
         out.write_text(text, encoding="utf-8")
         written.append(out)
-    subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--quiet", *map(str, written)],
-        check=True,
-        cwd=ROOT,
-    )
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ruff",
-            "check",
-            "--quiet",
-            "--fix",
-            "--select",
-            "I,F401",
-            *map(str, written),
-        ],
-        check=False,
-        cwd=ROOT,
-    )
+    files = [str(path) for path in written]
+    ruff = [sys.executable, "-m", "ruff"]
+    subprocess.run([*ruff, "check", "--quiet", "--fix", "--select", "I,F401", *files], cwd=ROOT)
+    subprocess.run([*ruff, "format", "--quiet", *files], check=True, cwd=ROOT)
     return written
 
 
