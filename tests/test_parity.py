@@ -93,7 +93,9 @@ def test_generated_sync_code_is_up_to_date() -> None:
 
 def test_the_sdk_imports_without_azure_functions() -> None:
     code = (
-        "import sys; sys.modules['azure.functions'] = None; sys.modules['azure.durable_functions'] = None\n"
+        "import sys\n"
+        "sys.modules['azure.functions'] = None\n"
+        "sys.modules['azure.durable_functions'] = None\n"
         "import agent_memory, agent_memory.aio, agent_memory.cli\n"
         "print('ok')"
     )

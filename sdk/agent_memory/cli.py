@@ -85,9 +85,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _client(args: argparse.Namespace) -> MemoryClient:
-    if args.path:
-        return MemoryClient(path=args.path, settings=Settings.from_env())
-    return MemoryClient.from_env()
+    return MemoryClient(path=args.path, settings=Settings.from_env())
 
 
 def _run(args: argparse.Namespace) -> Any:

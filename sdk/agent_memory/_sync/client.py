@@ -13,7 +13,6 @@ from typing import Any
 from agent_memory._sync.ai import build_embedder
 from agent_memory._sync.embedder import Embedder
 from agent_memory._sync.store import MemoryStore
-from agent_memory.embeddings.local import LocalEmbedder
 from agent_memory.errors import InvalidInputError, NotFoundError
 from agent_memory.inputs import (
     build_search,
@@ -43,9 +42,9 @@ from agent_memory.validation import check_content, check_identifier
 class MemoryClient:
     """Long-term memory for agents: write turns, read and search memories, per user.
 
-    With no arguments it opens the embedded store (``$AGENT_MEMORY_PATH`` or
-    ``./.agent_memory/memory.db``) with the local embedder. Use it as a context manager or
-    call :meth:`close`.
+    With no arguments it opens the embedded store at ``./.agent_memory/memory.db`` with the
+    local embedder; ``settings`` (or :meth:`from_env`) choose the store path and the embedder
+    (local, Azure OpenAI or OpenAI). Use it as a context manager or call :meth:`close`.
     """
 
     def __init__(
@@ -63,14 +62,15 @@ class MemoryClient:
         self.store: MemoryStore = (
             store if store is not None else SqliteStore(path or self.settings.store_path)
         )
-        self.embedder: Embedder = embedder if embedder is not None else LocalEmbedder()
+        self.embedder: Embedder = (
+            embedder if embedder is not None else build_embedder(self.settings)
+        )
         self._ready = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MemoryClient:
         """A client configured from environment variables (see ``Settings``)."""
-        settings = Settings.from_env(environ)
-        return cls(settings=settings, embedder=build_embedder(settings))
+        return cls(settings=Settings.from_env(environ))
 
     def _prepare(self) -> None:
         if not self._ready:
