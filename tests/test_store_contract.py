@@ -29,7 +29,7 @@ def add_turns(
     prefix: str = "t",
 ) -> list[Turn]:
     turns = [turn(user, thread, text, clock, id=f"{prefix}{i}") for i, text in enumerate(texts)]
-    return store.append_turns(user, thread, turns, embed.many(texts))
+    return store.append_turns(user, thread, turns, embed.many(texts)).turns
 
 
 def memory(user: str, thread: str, content: str, clock: FakeClock, **extra: object) -> Memory:
@@ -66,9 +66,22 @@ def test_a_redelivered_turn_id_is_not_duplicated(
     store: MemoryStore, embed: Embed, clock: FakeClock
 ) -> None:
     first = add_turns(store, embed, "alice", "t1", ["hello"], clock)
-    again = add_turns(store, embed, "alice", "t1", ["hello"], clock)
-    assert again[0].seq == first[0].seq
-    assert len(store.list_turns("alice", "t1")) == 1
+    turns = [
+        turn("alice", "t1", "hello", clock, id="t0"),
+        turn("alice", "t1", "new", clock, id="n"),
+    ]
+    again = store.append_turns("alice", "t1", turns, embed.many(["hello", "new"]))
+    assert again.created == 1
+    assert again.turns[0].seq == first[0].seq
+    assert [t.content for t in store.list_turns("alice", "t1")] == ["hello", "new"]
+
+
+def test_threads_are_listed_per_user(store: MemoryStore, embed: Embed, clock: FakeClock) -> None:
+    add_turns(store, embed, "alice", "b-thread", ["one"], clock)
+    add_turns(store, embed, "alice", "a-thread", ["two"], clock)
+    add_turns(store, embed, "bob", "c-thread", ["three"], clock)
+    assert store.list_threads("alice") == ["b-thread", "a-thread"]
+    assert store.list_threads("carol") == []
 
 
 def test_turns_of_another_thread_are_rejected(

@@ -102,6 +102,13 @@ class Turn(_Model):
     seq: int | None = Field(default=None, description="Store-assigned order within the store.")
 
 
+class AppendResult(_Model):
+    """Turns as stored (in the order given) and how many of them were new."""
+
+    turns: list[Turn]
+    created: int = Field(ge=0)
+
+
 class Memory(_Model):
     """A derived memory: fact, procedural rule or episodic experience."""
 
@@ -211,6 +218,45 @@ class SearchHit(_Model):
         return item.content
 
 
+class UsageRecord(_Model):
+    """One model call, as kept in the usage ledger."""
+
+    user_id: UserId
+    step: str
+    prompt_version: str | None = None
+    model: str
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    latency_ms: float = Field(default=0.0, ge=0)
+    attempt: int = Field(default=1, ge=1)
+    ok: bool = True
+    at: UtcDatetime
+
+
+class UsageReport(_Model):
+    """Totals of a user's usage ledger, per step, with the records themselves."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls_by_step: dict[str, int] = Field(default_factory=dict)
+    records: list[UsageRecord] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, records: list[UsageRecord]) -> UsageReport:
+        """Aggregate ``records``."""
+        by_step: dict[str, int] = {}
+        for record in records:
+            by_step[record.step] = by_step.get(record.step, 0) + 1
+        return cls(
+            calls=len(records),
+            input_tokens=sum(r.input_tokens for r in records),
+            output_tokens=sum(r.output_tokens for r in records),
+            calls_by_step=by_step,
+            records=records,
+        )
+
+
 class CounterIncrement(_Model):
     """Result of an atomic counter increment."""
 
@@ -234,3 +280,21 @@ def _describe(exc: ValidationError) -> str:
         message = str(err["msg"]).removeprefix("Value error, ")
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
+
+
+def supersede_chain(memories: list[Memory], memory_id: str) -> list[Memory]:
+    """Memories linked to ``memory_id`` by ``superseded_by`` (either direction), oldest first."""
+    by_id = {m.id: m for m in memories}
+    linked = {memory_id}
+    changed = True
+    while changed:
+        changed = False
+        for m in memories:
+            if m.superseded_by and (m.id in linked) != (m.superseded_by in linked):
+                linked.update((m.id, m.superseded_by))
+                changed = True
+    chain = [by_id[i] for i in linked if i in by_id]
+    return sorted(
+        chain,
+        key=lambda m: (m.superseded_at is None, m.superseded_at or m.created_at, m.created_at),
+    )

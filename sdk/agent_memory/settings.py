@@ -10,6 +10,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_memory.errors import ConfigurationError
+from agent_memory.pipeline.due import Thresholds
 from agent_memory.validation import DEFAULT_MAX_CONTENT_CHARS
 
 EmbeddingsChoice = Literal["auto", "local", "azure", "openai"]
@@ -30,6 +31,7 @@ ENV_NAMES: Final[dict[str, str]] = {
     "openai_chat_model": "OPENAI_CHAT_MODEL",
     "openai_embedding_model": "OPENAI_EMBEDDING_MODEL",
     "azure_client_id": "AZURE_CLIENT_ID",
+    "processor_owner": "MEMORY_PROCESSOR_OWNER",
 }
 
 
@@ -52,6 +54,8 @@ class Settings(BaseModel):
     openai_chat_model: str = "gpt-4o-mini"
     openai_embedding_model: str = "text-embedding-3-large"
     azure_client_id: str | None = None
+    processor_owner: Literal["inprocess", "durable"] = "inprocess"
+    thresholds: Thresholds = Field(default_factory=Thresholds)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,7 +65,9 @@ class Settings(BaseModel):
         for field, name in ENV_NAMES.items():
             raw = env.get(name, "").strip()
             if raw:
-                values[field] = raw.lower() if field == "embeddings" else raw
+                lowered = field in ("embeddings", "processor_owner")
+                values[field] = raw.lower() if lowered else raw
+        values["thresholds"] = Thresholds.from_env(env)
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
@@ -69,6 +75,15 @@ class Settings(BaseModel):
                 f"{ENV_NAMES.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()
             )
             raise ConfigurationError(f"invalid settings: {problems}") from None
+
+    @property
+    def chat_backend(self) -> Literal["azure", "openai"] | None:
+        """Azure when an AI Foundry endpoint is set, else OpenAI when configured, else None."""
+        if self.ai_foundry_endpoint:
+            return "azure"
+        if self.openai_api_key or self.openai_base_url:
+            return "openai"
+        return None
 
     @property
     def embedding_backend(self) -> Literal["local", "azure", "openai"]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from openai import AsyncAzureOpenAI, AsyncOpenAI
 
 from agent_memory._async.embedder import AsyncEmbedder, AsyncOpenAIEmbedder
+from agent_memory._async.model import AsyncModelClient
+from agent_memory._async.store import AsyncMemoryStore
 from agent_memory.embeddings.local import AsyncLocalEmbedder
 from agent_memory.errors import ConfigurationError
 from agent_memory.settings import Settings
@@ -57,3 +59,25 @@ def build_embedder(settings: Settings) -> AsyncEmbedder:
             dimensions=settings.embedding_dimensions,
         )
     return AsyncLocalEmbedder()
+
+
+def build_model_client(
+    settings: Settings, embedder: AsyncEmbedder, ledger: AsyncMemoryStore | None
+) -> AsyncModelClient | None:
+    """The chat model the settings configure, or None when no endpoint is set."""
+    backend = settings.chat_backend
+    if backend == "azure":
+        return AsyncModelClient(
+            azure_openai_client(settings),
+            model=settings.chat_deployment,
+            embedder=embedder,
+            ledger=ledger,
+        )
+    if backend == "openai":
+        return AsyncModelClient(
+            openai_client(settings),
+            model=settings.openai_chat_model,
+            embedder=embedder,
+            ledger=ledger,
+        )
+    return None

@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from agent_memory._async.ai import build_embedder
+from agent_memory._async.ai import build_embedder, build_model_client
 from agent_memory._async.embedder import AsyncEmbedder
+from agent_memory._async.model import AsyncModelClient
+from agent_memory._async.processor import AsyncInProcessProcessor
 from agent_memory._async.store import AsyncMemoryStore
 from agent_memory.errors import InvalidInputError, NotFoundError
 from agent_memory.inputs import (
@@ -30,8 +32,13 @@ from agent_memory.models import (
     Summary,
     Turn,
     TurnInput,
+    UsageReport,
+    supersede_chain,
     utcnow,
 )
+from agent_memory.pipeline.due import MAX_DEDUP_POOL
+from agent_memory.pipeline.requests import ReconcileResult
+from agent_memory.pipeline.status import PipelineStatus, ProcessReport
 from agent_memory.settings import Settings
 from agent_memory.stores.sqlite.async_store import AsyncSqliteStore
 from agent_memory.validation import check_content, check_identifier
@@ -51,6 +58,7 @@ class AsyncMemoryClient:
         path: str | os.PathLike[str] | None = None,
         store: AsyncMemoryStore | None = None,
         embedder: AsyncEmbedder | None = None,
+        ai: AsyncModelClient | None = None,
         settings: Settings | None = None,
     ) -> None:
         if path is not None and store is not None:
@@ -62,6 +70,12 @@ class AsyncMemoryClient:
         )
         self.embedder: AsyncEmbedder = (
             embedder if embedder is not None else build_embedder(self.settings)
+        )
+        self.ai = (
+            ai if ai is not None else build_model_client(self.settings, self.embedder, self.store)
+        )
+        self.processor = AsyncInProcessProcessor(
+            self.store, self.ai, self.settings.thresholds, owner=self.settings.processor_owner
         )
         self._ready = False
 
@@ -111,7 +125,9 @@ class AsyncMemoryClient:
             return []
         await self._prepare()
         vectors = await self.embedder.embed([t.content for t in built])
-        return await self.store.append_turns(user_id, thread_id, built, vectors)
+        appended = await self.store.append_turns(user_id, thread_id, built, vectors)
+        await self.processor.on_turns_added(user_id, thread_id, appended.created)
+        return appended.turns
 
     async def get_turns(
         self, user_id: str, thread_id: str, *, limit: int | None = None
@@ -241,6 +257,39 @@ class AsyncMemoryClient:
         check_identifier(user_id, "user_id")
         return await self.store.get_summary(user_id, "user")
 
+    # -- pipeline ------------------------------------------------------------------------
+
+    async def process_now(self, user_id: str, thread_id: str | None = None) -> ProcessReport:
+        """Run every pipeline step over the user's pending turns now, whatever the thresholds."""
+        check_identifier(user_id, "user_id")
+        thread = check_optional_identifier(thread_id, "thread_id")
+        await self._prepare()
+        return await self.processor.process_now(user_id, thread)
+
+    async def reconcile(self, user_id: str, n: int = 50) -> ReconcileResult:
+        """Supersede duplicates and contradictions among the ``n`` most recent facts (≤ 500)."""
+        check_identifier(user_id, "user_id")
+        pool = check_limit(n, "n", maximum=MAX_DEDUP_POOL)
+        await self._prepare()
+        return await self.processor.reconcile(user_id, pool)
+
+    async def get_memory_history(self, user_id: str, memory_id: str) -> list[Memory]:
+        """The supersede chain a memory belongs to, oldest first."""
+        check_identifier(user_id, "user_id")
+        await self.get_memory(user_id, memory_id)
+        every = await self.store.list_memories(user_id, include_superseded=True)
+        return supersede_chain(every, memory_id)
+
+    async def usage(self, user_id: str) -> UsageReport:
+        """Model calls and tokens spent on the user's memory, from the usage ledger."""
+        check_identifier(user_id, "user_id")
+        return UsageReport.of(await self.store.list_usage(user_id))
+
+    @property
+    def pipeline_status(self) -> PipelineStatus:
+        """Completed steps and recent failures of the in-process pipeline."""
+        return self.processor.status
+
     # -- deletion and lifecycle ----------------------------------------------------------
 
     async def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
@@ -251,7 +300,10 @@ class AsyncMemoryClient:
         )
 
     async def close(self) -> None:
-        """Close the store (if this client opened it) and the embedder."""
+        """Finish background steps, then close the store (if opened here) and model clients."""
+        await self.processor.drain()
+        if self.ai is not None:
+            await self.ai.close()
         if self._owns_store:
             await self.store.close()
         await self.embedder.close()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from agent_memory.models import (
+    AppendResult,
     CounterIncrement,
     Memory,
     MemoryType,
@@ -14,6 +15,7 @@ from agent_memory.models import (
     SummaryKind,
     SupersedeReason,
     Turn,
+    UsageRecord,
 )
 from agent_memory.stores.query import SearchQuery, Vector
 
@@ -28,7 +30,7 @@ class AsyncMemoryStore(Protocol):
 
     async def append_turns(
         self, user_id: str, thread_id: str, turns: Sequence[Turn], embeddings: Vector | None
-    ) -> list[Turn]:
+    ) -> AppendResult:
         """Append turns atomically (a known id is kept, not copied); return them with ``seq``."""
         ...
 
@@ -42,6 +44,10 @@ class AsyncMemoryStore(Protocol):
         latest: bool = False,
     ) -> list[Turn]:
         """Turns of a thread with ``seq > after`` in order; ``latest`` keeps the last ``limit``."""
+        ...
+
+    async def list_threads(self, user_id: str) -> list[str]:
+        """Ids of the user's threads that have turns, oldest first."""
         ...
 
     async def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
@@ -83,6 +89,18 @@ class AsyncMemoryStore(Protocol):
 
     async def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
         """Create or replace a summary."""
+        ...
+
+    async def list_summaries(self, user_id: str, kind: SummaryKind) -> list[Summary]:
+        """Every summary of a kind for the user, most recently updated first."""
+        ...
+
+    async def record_usage(self, record: UsageRecord) -> None:
+        """Append one model call to the user's usage ledger."""
+        ...
+
+    async def list_usage(self, user_id: str) -> list[UsageRecord]:
+        """The user's usage ledger, oldest first."""
         ...
 
     async def increment_counter(

@@ -7,6 +7,8 @@ from __future__ import annotations
 from openai import AzureOpenAI, OpenAI
 
 from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
+from agent_memory._sync.model import ModelClient
+from agent_memory._sync.store import MemoryStore
 from agent_memory.embeddings.local import LocalEmbedder
 from agent_memory.errors import ConfigurationError
 from agent_memory.settings import Settings
@@ -57,3 +59,25 @@ def build_embedder(settings: Settings) -> Embedder:
             dimensions=settings.embedding_dimensions,
         )
     return LocalEmbedder()
+
+
+def build_model_client(
+    settings: Settings, embedder: Embedder, ledger: MemoryStore | None
+) -> ModelClient | None:
+    """The chat model the settings configure, or None when no endpoint is set."""
+    backend = settings.chat_backend
+    if backend == "azure":
+        return ModelClient(
+            azure_openai_client(settings),
+            model=settings.chat_deployment,
+            embedder=embedder,
+            ledger=ledger,
+        )
+    if backend == "openai":
+        return ModelClient(
+            openai_client(settings),
+            model=settings.openai_chat_model,
+            embedder=embedder,
+            ledger=ledger,
+        )
+    return None

@@ -10,8 +10,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from agent_memory._sync.ai import build_embedder
+from agent_memory._sync.ai import build_embedder, build_model_client
 from agent_memory._sync.embedder import Embedder
+from agent_memory._sync.model import ModelClient
+from agent_memory._sync.processor import InProcessProcessor
 from agent_memory._sync.store import MemoryStore
 from agent_memory.errors import InvalidInputError, NotFoundError
 from agent_memory.inputs import (
@@ -32,8 +34,13 @@ from agent_memory.models import (
     Summary,
     Turn,
     TurnInput,
+    UsageReport,
+    supersede_chain,
     utcnow,
 )
+from agent_memory.pipeline.due import MAX_DEDUP_POOL
+from agent_memory.pipeline.requests import ReconcileResult
+from agent_memory.pipeline.status import PipelineStatus, ProcessReport
 from agent_memory.settings import Settings
 from agent_memory.stores.sqlite.store import SqliteStore
 from agent_memory.validation import check_content, check_identifier
@@ -53,6 +60,7 @@ class MemoryClient:
         path: str | os.PathLike[str] | None = None,
         store: MemoryStore | None = None,
         embedder: Embedder | None = None,
+        ai: ModelClient | None = None,
         settings: Settings | None = None,
     ) -> None:
         if path is not None and store is not None:
@@ -64,6 +72,12 @@ class MemoryClient:
         )
         self.embedder: Embedder = (
             embedder if embedder is not None else build_embedder(self.settings)
+        )
+        self.ai = (
+            ai if ai is not None else build_model_client(self.settings, self.embedder, self.store)
+        )
+        self.processor = InProcessProcessor(
+            self.store, self.ai, self.settings.thresholds, owner=self.settings.processor_owner
         )
         self._ready = False
 
@@ -113,7 +127,9 @@ class MemoryClient:
             return []
         self._prepare()
         vectors = self.embedder.embed([t.content for t in built])
-        return self.store.append_turns(user_id, thread_id, built, vectors)
+        appended = self.store.append_turns(user_id, thread_id, built, vectors)
+        self.processor.on_turns_added(user_id, thread_id, appended.created)
+        return appended.turns
 
     def get_turns(self, user_id: str, thread_id: str, *, limit: int | None = None) -> list[Turn]:
         """A thread's turns in order; with ``limit``, the most recent ``limit`` of them."""
@@ -241,6 +257,39 @@ class MemoryClient:
         check_identifier(user_id, "user_id")
         return self.store.get_summary(user_id, "user")
 
+    # -- pipeline ------------------------------------------------------------------------
+
+    def process_now(self, user_id: str, thread_id: str | None = None) -> ProcessReport:
+        """Run every pipeline step over the user's pending turns now, whatever the thresholds."""
+        check_identifier(user_id, "user_id")
+        thread = check_optional_identifier(thread_id, "thread_id")
+        self._prepare()
+        return self.processor.process_now(user_id, thread)
+
+    def reconcile(self, user_id: str, n: int = 50) -> ReconcileResult:
+        """Supersede duplicates and contradictions among the ``n`` most recent facts (≤ 500)."""
+        check_identifier(user_id, "user_id")
+        pool = check_limit(n, "n", maximum=MAX_DEDUP_POOL)
+        self._prepare()
+        return self.processor.reconcile(user_id, pool)
+
+    def get_memory_history(self, user_id: str, memory_id: str) -> list[Memory]:
+        """The supersede chain a memory belongs to, oldest first."""
+        check_identifier(user_id, "user_id")
+        self.get_memory(user_id, memory_id)
+        every = self.store.list_memories(user_id, include_superseded=True)
+        return supersede_chain(every, memory_id)
+
+    def usage(self, user_id: str) -> UsageReport:
+        """Model calls and tokens spent on the user's memory, from the usage ledger."""
+        check_identifier(user_id, "user_id")
+        return UsageReport.of(self.store.list_usage(user_id))
+
+    @property
+    def pipeline_status(self) -> PipelineStatus:
+        """Completed steps and recent failures of the in-process pipeline."""
+        return self.processor.status
+
     # -- deletion and lifecycle ----------------------------------------------------------
 
     def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
@@ -251,7 +300,10 @@ class MemoryClient:
         )
 
     def close(self) -> None:
-        """Close the store (if this client opened it) and the embedder."""
+        """Finish background steps, then close the store (if opened here) and model clients."""
+        self.processor.drain()
+        if self.ai is not None:
+            self.ai.close()
         if self._owns_store:
             self.store.close()
         self.embedder.close()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from agent_memory.models import (
+    AppendResult,
     CounterIncrement,
     Memory,
     MemoryType,
@@ -16,6 +17,7 @@ from agent_memory.models import (
     SummaryKind,
     SupersedeReason,
     Turn,
+    UsageRecord,
 )
 from agent_memory.stores.query import SearchQuery, Vector
 
@@ -30,7 +32,7 @@ class MemoryStore(Protocol):
 
     def append_turns(
         self, user_id: str, thread_id: str, turns: Sequence[Turn], embeddings: Vector | None
-    ) -> list[Turn]:
+    ) -> AppendResult:
         """Append turns atomically (a known id is kept, not copied); return them with ``seq``."""
         ...
 
@@ -44,6 +46,10 @@ class MemoryStore(Protocol):
         latest: bool = False,
     ) -> list[Turn]:
         """Turns of a thread with ``seq > after`` in order; ``latest`` keeps the last ``limit``."""
+        ...
+
+    def list_threads(self, user_id: str) -> list[str]:
+        """Ids of the user's threads that have turns, oldest first."""
         ...
 
     def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
@@ -83,6 +89,18 @@ class MemoryStore(Protocol):
 
     def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
         """Create or replace a summary."""
+        ...
+
+    def list_summaries(self, user_id: str, kind: SummaryKind) -> list[Summary]:
+        """Every summary of a kind for the user, most recently updated first."""
+        ...
+
+    def record_usage(self, record: UsageRecord) -> None:
+        """Append one model call to the user's usage ledger."""
+        ...
+
+    def list_usage(self, user_id: str) -> list[UsageRecord]:
+        """The user's usage ledger, oldest first."""
         ...
 
     def increment_counter(

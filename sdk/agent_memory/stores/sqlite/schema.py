@@ -71,6 +71,12 @@ CREATE TABLE IF NOT EXISTS counters (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (user_id, scope, name)
 );
+CREATE TABLE IF NOT EXISTS usage (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_by_user ON usage (user_id, seq);
 CREATE TABLE IF NOT EXISTS watermarks (
     user_id TEXT NOT NULL,
     thread_id TEXT NOT NULL,

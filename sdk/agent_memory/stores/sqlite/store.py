@@ -22,6 +22,7 @@ from agent_memory.models import (
     MEMORIES_CONTAINER,
     SUMMARIES_CONTAINER,
     TURNS_CONTAINER,
+    AppendResult,
     CounterIncrement,
     Memory,
     MemoryType,
@@ -30,6 +31,7 @@ from agent_memory.models import (
     SummaryKind,
     SupersedeReason,
     Turn,
+    UsageRecord,
     utcnow,
 )
 from agent_memory.stores.query import SearchQuery, Vector, query_terms, rrf
@@ -198,7 +200,7 @@ class SqliteStore:
 
     def append_turns(
         self, user_id: str, thread_id: str, turns: Sequence[Turn], embeddings: Vector | None
-    ) -> list[Turn]:
+    ) -> AppendResult:
         """Append turns in one transaction; a turn whose id exists in the thread is kept as is."""
         if any(t.user_id != user_id or t.thread_id != thread_id for t in turns):
             raise InvalidInputError("every turn must belong to the given user and thread")
@@ -208,6 +210,7 @@ class SqliteStore:
         ]
         user_tok, thread_tok = _scope_token("u", user_id), _scope_token("t", thread_id)
         stored: list[Turn] = []
+        created = 0
         with self._write() as db:
             for turn, blob in zip(turns, blobs, strict=True):
                 cur = db.execute(
@@ -223,6 +226,7 @@ class SqliteStore:
                     ),
                 )
                 if cur.rowcount == 1:
+                    created += 1
                     seq = int(cur.lastrowid or 0)
                     db.execute(
                         "INSERT INTO turns_fts (rowid, scope, content) VALUES (?, ?, ?)",
@@ -235,7 +239,7 @@ class SqliteStore:
                         (user_id, thread_id, turn.id),
                     ).fetchone()
                     stored.append(_turn(row))
-        return stored
+        return AppendResult(turns=stored, created=created)
 
     def list_turns(
         self,
@@ -257,6 +261,19 @@ class SqliteStore:
         )
         turns = [_turn(r) for r in rows.fetchall()]
         return turns[::-1] if latest else turns
+
+    def list_threads(self, user_id: str) -> list[str]:
+        """Ids of the user's threads that have turns, oldest first."""
+        rows = (
+            self._connect()
+            .execute(
+                "SELECT thread_id FROM turns WHERE user_id = ? "
+                "GROUP BY thread_id ORDER BY min(seq)",
+                (user_id,),
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
 
     # -- memories ------------------------------------------------------------------------
 
@@ -564,6 +581,35 @@ class SqliteStore:
                 ),
             )
 
+    def list_summaries(self, user_id: str, kind: SummaryKind) -> list[Summary]:
+        """Every summary of a kind for the user, most recently updated first."""
+        rows = (
+            self._connect()
+            .execute("SELECT doc FROM summaries WHERE user_id = ? AND kind = ?", (user_id, kind))
+            .fetchall()
+        )
+        found = [Summary.model_validate_json(r[0]) for r in rows]
+        return sorted(found, key=lambda s: s.updated_at, reverse=True)
+
+    # -- usage ledger --------------------------------------------------------------------
+
+    def record_usage(self, record: UsageRecord) -> None:
+        """Append one model call to the user's usage ledger."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO usage (user_id, doc) VALUES (?, ?)",
+                (record.user_id, record.model_dump_json()),
+            )
+
+    def list_usage(self, user_id: str) -> list[UsageRecord]:
+        """The user's usage ledger, oldest first."""
+        rows = (
+            self._connect()
+            .execute("SELECT doc FROM usage WHERE user_id = ? ORDER BY seq", (user_id,))
+            .fetchall()
+        )
+        return [UsageRecord.model_validate_json(r[0]) for r in rows]
+
     # -- counters and watermarks ---------------------------------------------------------
 
     def increment_counter(
@@ -649,6 +695,8 @@ class SqliteStore:
                 db.execute(f"DELETE FROM counters WHERE user_id = ?{counters}", params).rowcount
                 + db.execute(f"DELETE FROM watermarks WHERE user_id = ?{scope}", params).rowcount
             )
+            if thread_id is None:  # the usage ledger is per user, not per thread
+                db.execute("DELETE FROM usage WHERE user_id = ?", (user_id,))
             self._bump(db, user_id)
         for cache in self._vectors.values():
             cache.drop(user_id)

@@ -1,0 +1,125 @@
+"""The chat model client: structured outputs, retries, and a usage ledger (async source)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import openai
+from openai import AsyncAzureOpenAI, AsyncOpenAI
+from pydantic import BaseModel, ValidationError
+
+from agent_memory._async.embedder import AsyncEmbedder
+from agent_memory._async.store import AsyncMemoryStore
+from agent_memory.errors import ModelError
+from agent_memory.models import UsageRecord, utcnow
+from agent_memory.prompts import PromptRef
+
+T = TypeVar("T", bound=BaseModel)
+logger = logging.getLogger("agent_memory.model")
+
+#: Output that is malformed, truncated, filtered or refused is asked for again this often.
+OUTPUT_ATTEMPTS = 3
+
+
+class AsyncModelClient:
+    """What activities call: ``parse`` for structured chat, ``embed`` for vectors.
+
+    HTTP failures (429 honouring ``retry-after``, 5xx, timeouts) are retried with backoff by the
+    ``openai`` client itself (``max_retries``); unusable output is retried here. Every answered
+    call is appended to the store's usage ledger.
+    """
+
+    def __init__(
+        self,
+        client: AsyncOpenAI | AsyncAzureOpenAI,
+        *,
+        model: str,
+        embedder: AsyncEmbedder,
+        ledger: AsyncMemoryStore | None = None,
+        output_attempts: int = OUTPUT_ATTEMPTS,
+    ) -> None:
+        self.model = model
+        self.embedder = embedder
+        self.ledger = ledger
+        self._client = client
+        self._output_attempts = output_attempts
+
+    async def parse(
+        self,
+        *,
+        user_id: str,
+        step: str,
+        prompt: PromptRef,
+        messages: Sequence[dict[str, str]],
+        output: type[T],
+    ) -> T:
+        """One structured-output chat call; ``ModelError`` when no usable answer comes back."""
+        problem = "no attempt made"
+        for attempt in range(1, self._output_attempts + 1):
+            started = time.perf_counter()
+            try:
+                completion = await self._client.chat.completions.parse(
+                    model=self.model,
+                    messages=list(messages),  # type: ignore[arg-type]
+                    response_format=output,
+                    temperature=0,
+                )
+            except (
+                ValidationError,
+                openai.LengthFinishReasonError,
+                openai.ContentFilterFinishReasonError,
+            ) as exc:
+                problem = f"unusable output ({type(exc).__name__})"
+                await self._record(user_id, step, prompt, None, started, attempt, ok=False)
+                logger.warning("%s: %s, attempt %d", step, problem, attempt)
+                continue
+            except openai.OpenAIError as exc:
+                raise ModelError(f"{step}: model call failed: {exc}") from exc
+            message = completion.choices[0].message
+            ok = message.parsed is not None and not message.refusal
+            await self._record(user_id, step, prompt, completion.usage, started, attempt, ok=ok)
+            if ok:
+                assert message.parsed is not None
+                return message.parsed
+            problem = f"refused: {message.refusal}" if message.refusal else "empty output"
+            logger.warning("%s: %s, attempt %d", step, problem, attempt)
+        raise ModelError(f"{step}: {problem} after {self._output_attempts} attempts")
+
+    async def embed(self, texts: Sequence[str]) -> Any:
+        """Vectors for ``texts`` from the configured embedder."""
+        return await self.embedder.embed(texts)
+
+    async def _record(
+        self,
+        user_id: str,
+        step: str,
+        prompt: PromptRef,
+        usage: Any,
+        started: float,
+        attempt: int,
+        *,
+        ok: bool,
+    ) -> None:
+        if self.ledger is None:
+            return
+        await self.ledger.record_usage(
+            UsageRecord(
+                user_id=user_id,
+                step=step,
+                prompt_version=prompt.tag,
+                model=self.model,
+                input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+                output_tokens=getattr(usage, "completion_tokens", 0) or 0,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                attempt=attempt,
+                ok=ok,
+                at=utcnow(),
+            )
+        )
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        await self._client.close()

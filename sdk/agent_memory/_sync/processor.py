@@ -1,0 +1,181 @@
+# Generated from agent_memory/_async/processor.py by scripts/unasync.py. Do not edit:
+# change the async source and run `python scripts/unasync.py`.
+"""The in-process driver: counts turns in the store and runs due activities (sync, generated)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from agent_memory._sync import activities
+from agent_memory._sync.model import ModelClient
+from agent_memory._sync.store import MemoryStore
+from agent_memory.errors import ConfigurationError
+from agent_memory.pipeline.due import Counts, DueSteps, Thresholds, due_steps
+from agent_memory.pipeline.requests import (
+    ExtractResult,
+    ReconcileRequest,
+    ReconcileResult,
+    SummaryResult,
+    ThreadRequest,
+    UserRequest,
+)
+from agent_memory.pipeline.runners import BackgroundRunner
+from agent_memory.pipeline.status import (
+    OWNER_DURABLE,
+    OWNER_INPROCESS,
+    PipelineStatus,
+    ProcessReport,
+)
+
+logger = logging.getLogger("agent_memory.pipeline")
+
+TURNS_COUNTER = "turns"
+EXTRACTIONS_COUNTER = "extractions"
+
+
+class InProcessProcessor:
+    """Runs the pipeline inside the SDK; with ``owner='durable'`` it stands aside."""
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        ai: ModelClient | None,
+        thresholds: Thresholds,
+        *,
+        owner: str = OWNER_INPROCESS,
+    ) -> None:
+        self.store = store
+        self.ai = ai
+        self.thresholds = thresholds
+        self.owner = owner
+        self.status = PipelineStatus()
+        self._runner = BackgroundRunner()
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._warned: set[str] = set()
+
+    @property
+    def enabled(self) -> bool:
+        """True when this process owns the pipeline and a model is configured."""
+        return self.owner == OWNER_INPROCESS and self.ai is not None
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            logger.warning(message, *args)
+
+    def on_turns_added(self, user_id: str, thread_id: str, count: int) -> None:
+        """Count ``count`` new turns; run (or start) whatever steps they make due."""
+        if self.owner != OWNER_INPROCESS:
+            self._warn_once(
+                "owner",
+                "MEMORY_PROCESSOR_OWNER=%s: the SDK does not run the pipeline here",
+                self.owner,
+            )
+            return
+        if count <= 0 or self.ai is None:
+            return
+        thread = self.store.increment_counter(
+            user_id, TURNS_COUNTER, thread_id=thread_id, by=count, owner=OWNER_INPROCESS
+        )
+        user = self.store.increment_counter(user_id, TURNS_COUNTER, by=count, owner=OWNER_INPROCESS)
+        if OWNER_DURABLE in (thread.previous_owner, user.previous_owner):
+            self._warn_once(
+                f"owner:{user_id}",
+                "counters of user %r were last written by the durable pipeline; "
+                "run one owner per deployment (MEMORY_PROCESSOR_OWNER)",
+                user_id,
+            )
+        extractions = (self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=0)).after
+        due = due_steps(
+            Counts(thread_turns=thread.before, user_turns=user.before, extractions=extractions),
+            Counts(thread_turns=thread.after, user_turns=user.after, extractions=extractions),
+            self.thresholds,
+        )
+        if due.extract:
+            self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=1)
+        if due.any:
+            self._runner.submit(self._run_due(user_id, thread_id, due))
+
+    def _run_due(self, user_id: str, thread_id: str, due: DueSteps) -> int:
+        """Run due steps in order, each failure recorded and logged, never raised; failures."""
+        failures = len(self.status.failures)
+        extracted = not due.extract or self._attempt(
+            user_id, thread_id, activities.EXTRACT_STEP, lambda: self._extract(user_id, thread_id)
+        )
+        if due.reconcile and extracted:
+            self._attempt(user_id, None, activities.RECONCILE_STEP, lambda: self.reconcile(user_id))
+        if due.thread_summary:
+            self._attempt(
+                user_id,
+                thread_id,
+                activities.THREAD_SUMMARY_STEP,
+                lambda: self._summarize_thread(user_id, thread_id),
+            )
+        if due.user_summary:
+            self._attempt(
+                user_id, None, activities.USER_SUMMARY_STEP, lambda: self._summarize_user(user_id)
+            )
+        return len(self.status.failures) - failures
+
+    def _attempt(
+        self, user_id: str, thread_id: str | None, step: str, work: Callable[[], object]
+    ) -> bool:
+        try:
+            work()
+        except Exception as exc:
+            logger.warning("%s failed for user %r: %s (turns stay pending)", step, user_id, exc)
+            self.status.failed(user_id, thread_id, step, exc)
+            return False
+        self.status.succeeded()
+        return True
+
+    def _model(self) -> ModelClient:
+        if self.ai is None:
+            raise ConfigurationError(
+                "no model is configured: set AI_FOUNDRY_ENDPOINT (Azure OpenAI / AI Foundry) "
+                "or OPENAI_API_KEY / OPENAI_BASE_URL to run the pipeline"
+            )
+        return self.ai
+
+    def _lock(self, user_id: str, thread_id: str) -> threading.Lock:
+        return self._locks.setdefault((user_id, thread_id), threading.Lock())
+
+    def _extract(self, user_id: str, thread_id: str) -> ExtractResult:
+        with self._lock(user_id, thread_id):
+            return activities.extract_memories(
+                self.store, self._model(), ThreadRequest(user_id=user_id, thread_id=thread_id)
+            )
+
+    def _summarize_thread(self, user_id: str, thread_id: str) -> SummaryResult:
+        with self._lock(user_id, f"summary:{thread_id}"):
+            return activities.summarize_thread(
+                self.store, self._model(), ThreadRequest(user_id=user_id, thread_id=thread_id)
+            )
+
+    def _summarize_user(self, user_id: str) -> SummaryResult:
+        return activities.summarize_user(self.store, self._model(), UserRequest(user_id=user_id))
+
+    def reconcile(self, user_id: str, n: int | None = None) -> ReconcileResult:
+        """Run reconcile now over the ``n`` most recent facts (default: the pool size)."""
+        pool = n if n is not None else self.thresholds.dedup_pool_size
+        return activities.reconcile(
+            self.store, self._model(), ReconcileRequest(user_id=user_id, n=pool)
+        )
+
+    def process_now(self, user_id: str, thread_id: str | None = None) -> ProcessReport:
+        """Run every step over all pending work of the user (or one thread), thresholds aside."""
+        self._runner.drain()
+        threads = [thread_id] if thread_id else self.store.list_threads(user_id)
+        report = ProcessReport()
+        for thread in threads:
+            report.extracted[thread] = self._extract(user_id, thread)
+            report.thread_summaries[thread] = self._summarize_thread(user_id, thread)
+        report.reconciled = self.reconcile(user_id)
+        report.user_summary = self._summarize_user(user_id)
+        return report
+
+    def drain(self) -> None:
+        """Wait for background steps (async clients); a no-op for sync clients."""
+        self._runner.drain()
