@@ -12,6 +12,7 @@ import pytest
 
 from agent_memory.cli import main
 from agent_memory.demo import CONVERSATION, MEMORIES, QUERIES
+from tests.support.openai_server import FakeOpenAIServer
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -29,6 +30,7 @@ def test_demo_adds_searches_and_can_run_twice(
     for query, _ in QUERIES:
         assert query in out
     assert "[memory] The user is vegetarian." in out
+    assert "AI_FOUNDRY_ENDPOINT" in out and "OPENAI_API_KEY" in out
     code, out, _ = run(capsys, "demo", "--path", str(db_path), "--json")
     assert code == 0
     report = json.loads(out)
@@ -112,3 +114,21 @@ def test_console_script_is_installed(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["content"] == "hello"
+
+
+def test_demo_runs_the_pipeline_when_a_model_is_configured(
+    capsys: pytest.CaptureFixture[str],
+    db_path: Path,
+    openai_server: FakeOpenAIServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.test_pipeline import answer
+
+    openai_server.script(answer)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.openai_base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    code, out, _ = run(capsys, "--path", str(db_path), "demo")
+    assert code == 0, out
+    assert "Running the pipeline" in out and "thread summary (trip-to-lisbon)" in out
+    assert "user profile:" in out and "model calls:" in out
+    assert openai_server.violations == []

@@ -32,6 +32,13 @@ MEMORIES: Final[list[tuple[str, str, str]]] = [
     ("home-office", "procedural", "Answer the user in short bullet points."),
 ]
 
+PIPELINE_HINT: Final = (
+    "No model is configured, so the pipeline (fact extraction, reconcile, summaries) is off.\n"
+    "To turn it on, set AI_FOUNDRY_ENDPOINT and AI_FOUNDRY_CHAT_DEPLOYMENT_NAME (Azure OpenAI /\n"
+    "AI Foundry; AI_FOUNDRY_API_KEY, or Entra ID via az login / managed identity), or\n"
+    "OPENAI_API_KEY (plus OPENAI_BASE_URL for another OpenAI-compatible server)."
+)
+
 QUERIES: Final = [
     ("What does the user eat?", False),
     ("Where is the user travelling?", True),
@@ -51,9 +58,27 @@ def run_demo(
     for index, (thread, role, content) in enumerate(CONVERSATION, start=1):
         client.add(user_id, thread, role, content, created_at=start + timedelta(minutes=index))
         say(f"[{index:>2}/{total}] {thread:<15} {role:<9} {content}")
-    for thread, kind, content in MEMORIES:
-        client.add_memory(user_id, thread, content, type=kind, confidence=0.95)  # type: ignore[arg-type]
-        say(f"remembered ({kind}): {content}")
+    if client.ai is not None:
+        say("\nRunning the pipeline (extraction, reconcile, summaries) on what is pending...")
+        client.process_now(user_id)
+        for memory in client.get_memories(user_id):
+            say(f"  {memory.type:<10} {memory.confidence:.2f}  {memory.content}")
+        for thread in sorted({t for t, _, _ in CONVERSATION}):
+            summary = client.get_thread_summary(user_id, thread)
+            if summary is not None:
+                say(f"thread summary ({thread}): {summary.content}")
+        profile = client.get_user_summary(user_id)
+        if profile is not None:
+            say(f"user profile: {profile.content}")
+        usage = client.usage(user_id)
+        say(
+            f"model calls: {usage.calls}, tokens in/out: {usage.input_tokens}/{usage.output_tokens}"
+        )
+    else:
+        say(f"\n{PIPELINE_HINT}\nStoring three memories directly instead:")
+        for thread, kind, content in MEMORIES:
+            client.add_memory(user_id, thread, content, type=kind, confidence=0.95)  # type: ignore[arg-type]
+            say(f"  remembered ({kind}): {content}")
     results: dict[str, list[SearchHit]] = {}
     for query, with_turns in QUERIES:
         hits = client.search(user_id, query, top=3, include_turns=with_turns)
@@ -62,4 +87,11 @@ def run_demo(
         say(f"\nsearch ({scope}): {query}")
         for hit in hits:
             say(f"  {hit.score:.4f}  [{hit.kind}] {hit.content}")
-    return {"user_id": user_id, "turns": total, "memories": len(MEMORIES), "searches": results}
+    memories = len(client.get_memories(user_id))
+    return {
+        "user_id": user_id,
+        "turns": total,
+        "memories": memories,
+        "pipeline": client.ai is not None,
+        "searches": results,
+    }
