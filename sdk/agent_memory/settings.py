@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from agent_memory.errors import ConfigurationError
+from agent_memory.envconfig import model_from_env
 from agent_memory.pipeline.due import Thresholds
 from agent_memory.validation import DEFAULT_MAX_CONTENT_CHARS
 
@@ -60,21 +59,13 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read :data:`ENV_NAMES` from ``environ`` (default ``os.environ``); blanks are unset."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for field, name in ENV_NAMES.items():
-            raw = env.get(name, "").strip()
-            if raw:
-                lowered = field in ("embeddings", "processor_owner")
-                values[field] = raw.lower() if lowered else raw
-        values["thresholds"] = Thresholds.from_env(env)
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{ENV_NAMES.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()
-            )
-            raise ConfigurationError(f"invalid settings: {problems}") from None
+        return model_from_env(
+            cls,
+            ENV_NAMES,
+            environ,
+            lowercase=("embeddings", "processor_owner"),
+            extra={"thresholds": Thresholds.from_env(environ)},
+        )
 
     @property
     def chat_backend(self) -> Literal["azure", "openai"] | None:

@@ -66,18 +66,11 @@ def build_model_client(
 ) -> AsyncModelClient | None:
     """The chat model the settings configure, or None when no endpoint is set."""
     backend = settings.chat_backend
+    if backend is None:
+        return None
     if backend == "azure":
-        return AsyncModelClient(
-            azure_openai_client(settings),
-            model=settings.chat_deployment,
-            embedder=embedder,
-            ledger=ledger,
-        )
-    if backend == "openai":
-        return AsyncModelClient(
-            openai_client(settings),
-            model=settings.openai_chat_model,
-            embedder=embedder,
-            ledger=ledger,
-        )
-    return None
+        client: AsyncOpenAI | AsyncAzureOpenAI = azure_openai_client(settings)
+        model = settings.chat_deployment
+    else:
+        client, model = openai_client(settings), settings.openai_chat_model
+    return AsyncModelClient(client, model=model, embedder=embedder, ledger=ledger)

@@ -66,18 +66,11 @@ def build_model_client(
 ) -> ModelClient | None:
     """The chat model the settings configure, or None when no endpoint is set."""
     backend = settings.chat_backend
+    if backend is None:
+        return None
     if backend == "azure":
-        return ModelClient(
-            azure_openai_client(settings),
-            model=settings.chat_deployment,
-            embedder=embedder,
-            ledger=ledger,
-        )
-    if backend == "openai":
-        return ModelClient(
-            openai_client(settings),
-            model=settings.openai_chat_model,
-            embedder=embedder,
-            ledger=ledger,
-        )
-    return None
+        client: OpenAI | AzureOpenAI = azure_openai_client(settings)
+        model = settings.chat_deployment
+    else:
+        client, model = openai_client(settings), settings.openai_chat_model
+    return ModelClient(client, model=model, embedder=embedder, ledger=ledger)

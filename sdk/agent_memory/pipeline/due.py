@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from agent_memory.errors import ConfigurationError
+from agent_memory.envconfig import model_from_env
 
 MAX_DEDUP_POOL: Final = 500
 
@@ -36,15 +35,7 @@ class Thresholds(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Thresholds:
         """Read :data:`THRESHOLD_ENV`; a bad value raises ``ConfigurationError``."""
-        env = os.environ if environ is None else environ
-        values = {f: env[n].strip() for f, n in THRESHOLD_ENV.items() if env.get(n, "").strip()}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{THRESHOLD_ENV[str(e['loc'][0])]}: {e['msg']}" for e in exc.errors()
-            )
-            raise ConfigurationError(f"invalid thresholds: {problems}") from None
+        return model_from_env(cls, THRESHOLD_ENV, environ)
 
 
 #: The recommended profile for high-volume agents: about 20 model calls per 100 turns.

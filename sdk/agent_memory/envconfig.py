@@ -1,0 +1,37 @@
+"""Reading a settings model from environment variables, with errors that name the variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from agent_memory.errors import ConfigurationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def model_from_env(
+    model: type[M],
+    names: Mapping[str, str],
+    environ: Mapping[str, str] | None,
+    *,
+    lowercase: Collection[str] = (),
+    extra: Mapping[str, Any] | None = None,
+) -> M:
+    """Build ``model`` from the variables in ``names`` (field -> variable); blanks are unset."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = dict(extra or {})
+    for field, name in names.items():
+        raw = env.get(name, "").strip()
+        if raw:
+            values[field] = raw.lower() if field in lowercase else raw
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{names.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None
