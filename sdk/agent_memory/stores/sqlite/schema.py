@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 #: FTS5 tokenizer: Porter stemming over Unicode words, diacritics folded.
 TOKENIZER: Final = "porter unicode61 remove_diacritics 2"
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS turns (
 CREATE INDEX IF NOT EXISTS turns_by_thread ON turns (user_id, thread_id, seq);
 CREATE INDEX IF NOT EXISTS turns_by_user ON turns (user_id, seq);
 CREATE VIRTUAL TABLE IF NOT EXISTS turns_fts USING fts5 (
-    scope, content, tokenize = '{TOKENIZER}'
+    scope, content, about, before, after, tokenize = '{TOKENIZER}'
 );
 CREATE TABLE IF NOT EXISTS memories (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

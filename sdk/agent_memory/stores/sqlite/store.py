@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from agent_memory.errors import ConfigurationError, InvalidInputError, StoreError
 from agent_memory.models import (
@@ -34,7 +35,15 @@ from agent_memory.models import (
     UsageRecord,
     utcnow,
 )
-from agent_memory.stores.query import SearchQuery, Vector, query_terms, rrf
+from agent_memory.stores import context
+from agent_memory.stores.query import (
+    TEXT_WEIGHT,
+    VECTOR_WEIGHT,
+    SearchQuery,
+    Vector,
+    query_terms,
+    rrf,
+)
 from agent_memory.stores.sqlite.schema import DDL, SCHEMA_VERSION
 from agent_memory.stores.sqlite.vectors import TYPE_CODES, Rows, VectorCache
 
@@ -212,6 +221,11 @@ class SqliteStore:
         stored: list[Turn] = []
         created = 0
         with self._write() as db:
+            last = db.execute(
+                "SELECT seq, json_extract(doc, '$.content') FROM turns "
+                "WHERE user_id = ? AND thread_id = ? ORDER BY seq DESC LIMIT 1",
+                (user_id, thread_id),
+            ).fetchone()
             for turn, blob in zip(turns, blobs, strict=True):
                 cur = db.execute(
                     "INSERT INTO turns (id, user_id, thread_id, created_at, doc, embedding) "
@@ -229,9 +243,22 @@ class SqliteStore:
                     created += 1
                     seq = int(cur.lastrowid or 0)
                     db.execute(
-                        "INSERT INTO turns_fts (rowid, scope, content) VALUES (?, ?, ?)",
-                        (seq, f"{user_tok} {thread_tok}", turn.content),
+                        "INSERT INTO turns_fts (rowid, scope, content, about, before, after) "
+                        "VALUES (?, ?, ?, ?, ?, '')",
+                        (
+                            seq,
+                            f"{user_tok} {thread_tok}",
+                            turn.content,
+                            context.about(turn.metadata, turn.created_at),
+                            "" if last is None else context.neighbour_text(last[1]),
+                        ),
                     )
+                    if last is not None:
+                        db.execute(
+                            "UPDATE turns_fts SET after = ? WHERE rowid = ?",
+                            (context.neighbour_text(turn.content), last[0]),
+                        )
+                    last = (seq, turn.content)
                     stored.append(turn.model_copy(update={"seq": seq}))
                 else:
                     row = db.execute(
@@ -405,7 +432,11 @@ class SqliteStore:
     # -- search --------------------------------------------------------------------------
 
     def search(self, user_id: str, query: SearchQuery) -> list[SearchHit]:
-        """Hybrid search: FTS5 bm25 and cosine rankings fused by reciprocal rank."""
+        """Hybrid search: FTS5 bm25 and cosine rankings fused by weighted reciprocal rank.
+
+        In hybrid mode a turn is also ranked with its thread context (the neighbouring turns'
+        text and cosine similarity, see :mod:`agent_memory.stores.context`).
+        """
         scored: list[tuple[float, str, int]] = []
         for table in ("memories", "turns") if query.include_turns else ("memories",):
             for seq, score in self._rank(user_id, table, query):
@@ -423,7 +454,10 @@ class SqliteStore:
             return text_ranked
         if query.mode == "vector":
             return vector_ranked
-        fused = rrf([[s for s, _ in text_ranked], [s for s, _ in vector_ranked]])
+        fused = rrf(
+            [[s for s, _ in text_ranked], [s for s, _ in vector_ranked]],
+            weights=(TEXT_WEIGHT, VECTOR_WEIGHT),
+        )
         return sorted(fused.items(), key=lambda item: -item[1])[: query.pool]
 
     def _allowed_by_tags(self, user_id: str, table: str, query: SearchQuery) -> set[int] | None:
@@ -449,7 +483,16 @@ class SqliteStore:
         if query.thread_id is not None:
             scope += " " + _scope_token("t", query.thread_id)
         words = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        match = f"scope : ({scope}) AND content : ({words})"
+        if table == "turns" and query.mode == "hybrid":
+            columns = "{content about before after}"
+            weights = (
+                f"0.0, 1.0, {context.ABOUT_WEIGHT}, {context.BEFORE_WEIGHT}, {context.AFTER_WEIGHT}"
+            )
+        elif table == "turns":
+            columns, weights = "{content about}", f"0.0, 1.0, {context.ABOUT_WEIGHT}, 0.0, 0.0"
+        else:
+            columns, weights = "content", "0.0, 1.0"
+        match = f"scope : ({scope}) AND {columns} : ({words})"
         if table == "memories":
             where, params = self._memory_filters(
                 user_id,
@@ -465,7 +508,7 @@ class SqliteStore:
                 return []
             join, params = "JOIN turns m ON m.seq = f.rowid AND m.user_id = ?", [user_id]
         sql = (
-            f"SELECT f.rowid, bm25({table}_fts, 0.0, 1.0) AS r FROM {table}_fts f {join} "
+            f"SELECT f.rowid, bm25({table}_fts, {weights}) AS r FROM {table}_fts f {join} "
             f"WHERE {table}_fts MATCH ? ORDER BY r LIMIT ?"
         )
         limit = query.pool if allowed is None else -1
@@ -503,6 +546,10 @@ class SqliteStore:
         if norm == 0.0:
             return []
         scores = rows.matrix @ (q / norm)
+        if table == "turns" and query.mode == "hybrid":
+            scores = scores + np.float32(context.NEIGHBOUR_SIMILARITY) * (
+                _neighbour(scores, rows.prev) + _neighbour(scores, rows.next)
+            )
         scores = np.where(mask, scores, -np.inf)
         k = min(query.pool, int(mask.sum()))
         if k == 0:
@@ -514,7 +561,9 @@ class SqliteStore:
     def _vector_rows(self, user_id: str, table: str, dims: int) -> Rows:
         cache = self._vectors.get(table)
         if cache is None or cache.dims != dims:
-            cache = self._vectors[table] = VectorCache(dims, max_users=self._vector_cache_users)
+            cache = self._vectors[table] = VectorCache(
+                dims, max_users=self._vector_cache_users, neighbours=table == "turns"
+            )
         db = self._connect()
         if table == "memories":
             cols = "seq, thread_id, type, confidence, expires_at, superseded_by, embedding"
@@ -735,6 +784,13 @@ class SqliteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _neighbour(scores: npt.NDArray[np.float32], index: npt.NDArray[np.int64]) -> Any:
+    """``scores`` of each row's neighbour given by ``index`` (0 where there is none)."""
+    n = scores.shape[0]
+    present = (index >= 0) & (index < n)
+    return np.where(present, scores[np.where(present, index, 0)], np.float32(0.0))
 
 
 def _turn(row: tuple[Any, ...]) -> Turn:

@@ -28,6 +28,11 @@ class Rows:
     confidence: npt.NDArray[np.float32]
     expires: npt.NDArray[np.float64]
     active: npt.NDArray[np.bool_]
+    #: Row index of the previous / next row of the same thread (-1: none). Only tracked when
+    #: the cache was built with ``neighbours=True``; an index past ``len(self)`` (a row appended
+    #: after this view was taken) also means none.
+    prev: npt.NDArray[np.int64]
+    next: npt.NDArray[np.int64]
 
     def __len__(self) -> int:
         return int(self.seq.shape[0])
@@ -36,10 +41,12 @@ class Rows:
 class _Growable:
     """Column buffers that double in capacity, so appends are amortised O(1)."""
 
-    def __init__(self, dims: int) -> None:
+    def __init__(self, dims: int, *, neighbours: bool = False) -> None:
         self.size = 0
         self.max_seq = 0
         self._cols = _empty(dims, 16)
+        self._neighbours = neighbours
+        self._last_of_thread: dict[str, int] = {}
 
     def extend(self, batch: dict[str, np.ndarray[Any, Any]]) -> None:
         n = batch["seq"].shape[0]
@@ -52,9 +59,23 @@ class _Growable:
                 grown[key][: self.size] = col[: self.size]
             self._cols = grown
         for key, col in self._cols.items():
-            col[self.size : need] = batch[key]
+            if key in batch:
+                col[self.size : need] = batch[key]
+        if self._neighbours:
+            self._link(batch["thread"], self.size)
         self.size = need
         self.max_seq = int(batch["seq"][-1])
+
+    def _link(self, threads: np.ndarray[Any, Any], start: int) -> None:
+        """Chain the new rows ``start..`` to the previous row of their thread."""
+        prev, nxt, last = self._cols["prev"], self._cols["next"], self._last_of_thread
+        for offset, thread in enumerate(threads.tolist()):
+            index = start + offset
+            before = last.get(thread, -1)
+            prev[index] = before
+            if before >= 0:
+                nxt[before] = index
+            last[thread] = index
 
     def view(self) -> Rows:
         n = self.size
@@ -67,6 +88,8 @@ class _Growable:
             confidence=c["confidence"][:n],
             expires=c["expires"][:n],
             active=c["active"][:n],
+            prev=c["prev"][:n],
+            next=c["next"][:n],
         )
 
 
@@ -79,6 +102,8 @@ def _empty(dims: int, capacity: int) -> dict[str, np.ndarray[Any, Any]]:
         "confidence": np.zeros(capacity, dtype=np.float32),
         "expires": np.zeros(capacity, dtype=np.float64),
         "active": np.zeros(capacity, dtype=bool),
+        "prev": np.full(capacity, -1, dtype=np.int64),
+        "next": np.full(capacity, -1, dtype=np.int64),
     }
 
 
@@ -107,12 +132,15 @@ class VectorCache:
 
     Appends only add rows with a larger ``seq``, so a cached index catches up by loading just
     the rows past its ``max_seq``; any other change (supersede, delete, purge) bumps the user's
-    mutation count in the same transaction and forces a full reload.
+    mutation count in the same transaction and forces a full reload. With ``neighbours=True``
+    each row also knows the previous and next row of its thread (for turns: the neighbouring
+    turns of the conversation).
     """
 
-    def __init__(self, dims: int, *, max_users: int = 256) -> None:
+    def __init__(self, dims: int, *, max_users: int = 256, neighbours: bool = False) -> None:
         self.dims = dims
         self.max_users = max_users
+        self.neighbours = neighbours
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple[str, str], tuple[int, _Growable]] = OrderedDict()
 
@@ -126,7 +154,7 @@ class VectorCache:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] != mutations:
-                entry = (mutations, _Growable(self.dims))
+                entry = (mutations, _Growable(self.dims, neighbours=self.neighbours))
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_users:
