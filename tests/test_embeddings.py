@@ -133,6 +133,10 @@ def test_bad_settings_name_the_variable(env: dict[str, str], name: str) -> None:
         Settings.from_env(env)
 
 
-def test_openai_embeddings_need_a_key_or_base_url() -> None:
+def test_openai_embeddings_need_a_key_or_base_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         MemoryClient.from_env({"AGENT_MEMORY_EMBEDDINGS": "openai"})
+    assert list(tmp_path.iterdir()) == []  # nothing written before the error

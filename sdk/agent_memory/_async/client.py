@@ -65,11 +65,11 @@ class AsyncMemoryClient:
             raise InvalidInputError("pass either path or store, not both")
         self.settings = settings or Settings()
         self._owns_store = store is None
-        self.store: AsyncMemoryStore = (
-            store if store is not None else AsyncSqliteStore(path or self.settings.store_path)
-        )
         self.embedder: AsyncEmbedder = (
             embedder if embedder is not None else build_embedder(self.settings)
+        )  # first: a configuration error must not leave a store file behind
+        self.store: AsyncMemoryStore = (
+            store if store is not None else AsyncSqliteStore(path or self.settings.store_path)
         )
         self.ai = (
             ai if ai is not None else build_model_client(self.settings, self.embedder, self.store)

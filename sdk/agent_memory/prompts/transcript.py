@@ -18,7 +18,7 @@ def render_turns(turns: Sequence[Turn]) -> str:
             "role": turn.role,
             "text": turn.content,
         }
-        speaker = turn.metadata.get("speaker") if isinstance(turn.metadata, dict) else None
+        speaker = turn.metadata.get("name")  # the speaker's name, as in OpenAI chat messages
         if isinstance(speaker, str):
             record["speaker"] = speaker
         lines.append(json.dumps(record, ensure_ascii=False))
