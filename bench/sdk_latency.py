@@ -50,6 +50,8 @@ END_MARKER: Final = "<!-- sdk_latency:end -->"
 ADD_GOAL_MS: Final = 5.0
 SEARCH_GOAL_MS: Final = 10.0
 MODES: Final[tuple[SearchMode, ...]] = ("hybrid", "vector", "text")
+BARE: Final = "bare"
+BARE_EMBED: Final = "bare+embed"
 RATIO_GOAL: Final = 2.0
 
 
@@ -442,11 +444,6 @@ def bench_search(sizes: Sizes, rng: random.Random, directory: Path, report: Repo
     )
 
 
-def search_each(client: MemoryClient, queries: Sequence[str], mode: SearchMode) -> list[float]:
-    """Wall time in seconds of ``client.search`` in ``mode`` for each query."""
-    return time_each(lambda q: client.search(USER, q, top=TOP, mode=mode), queries)
-
-
 def load_large(
     client: MemoryClient, memories: Sequence[tuple[MemoryType, str]], rng: random.Random
 ) -> tuple[FloatMatrix, list[str]]:
@@ -473,7 +470,11 @@ def load_large(
 
 
 def bench_large(sizes: Sizes, rng: random.Random, directory: Path, report: Report) -> None:
-    """Search at ``sizes.large_memories`` against a bare NumPy brute-force cosine top-10."""
+    """Search at ``sizes.large_memories`` against a bare NumPy brute-force cosine top-10.
+
+    The five variants run interleaved, query by query in a rotating order, so a background
+    load spike hits them alike and the ratios stay comparable.
+    """
     n = sizes.large_memories
     memories = memory_texts(rng, n)
     queries = query_texts(rng, sizes.queries)
@@ -484,7 +485,8 @@ def bench_large(sizes: Sizes, rng: random.Random, directory: Path, report: Repor
         report.notes.append(
             f"The {n:,}-memory set was inserted with `client.store.create_memory`, embeddings "
             f"from `client.embedder.embed` in batches of {EMBED_BATCH:,} "
-            f"({time.perf_counter() - start:.2f} s)."
+            f"({time.perf_counter() - start:.2f} s); the {sizes.search_memories:,}-memory set "
+            "with `client.add_memory`."
         )
         embed = client.embedder.embed
         query_vectors = normalize(embed(queries))
@@ -493,9 +495,13 @@ def bench_large(sizes: Sizes, rng: random.Random, directory: Path, report: Repor
         for mode in MODES:
             client.search(USER, "warm-up", top=TOP, mode=mode)
 
-        bare = time_each(lambda q: bare_top(matrix, q, TOP), list(query_vectors))
-        bare_embed = time_each(lambda q: bare_top(matrix, normalize(embed([q]))[0], TOP), queries)
-        product = {mode: summarize(search_each(client, queries, mode)) for mode in MODES}
+        variants: dict[str, Callable[[int], object]] = {
+            BARE: lambda i: bare_top(matrix, query_vectors[i], TOP),
+            BARE_EMBED: lambda i: bare_top(matrix, normalize(embed([queries[i]]))[0], TOP),
+        }
+        for mode in MODES:
+            variants[mode] = searcher(client, queries, mode)
+        samples = interleaved(variants, len(queries))
 
         agree = 0
         for text, vector in zip(queries, query_vectors, strict=True):
@@ -506,31 +512,51 @@ def bench_large(sizes: Sizes, rng: random.Random, directory: Path, report: Repor
             f"NumPy top-{TOP} ids over the {len(queries)} queries."
         )
 
-    bare_stats, bare_embed_stats = summarize(bare), summarize(bare_embed)
+    stats = {name: summarize(seconds) for name, seconds in samples.items()}
+    bare, bare_embed = stats[BARE], stats[BARE_EMBED]
     for mode in MODES:
-        stats = product[mode]
-        ratio = Ratio(
-            mode=mode,
-            p50_bare=stats.p50 / bare_stats.p50,
-            p50_bare_embed=stats.p50 / bare_embed_stats.p50,
-            p95_bare=stats.p95 / bare_stats.p95,
-            p95_bare_embed=stats.p95 / bare_embed_stats.p95,
+        product = stats[mode]
+        report.ratios.append(
+            Ratio(
+                mode=mode,
+                p50_bare=product.p50 / bare.p50,
+                p50_bare_embed=product.p50 / bare_embed.p50,
+                p95_bare=product.p95 / bare.p95,
+                p95_bare_embed=product.p95 / bare_embed.p95,
+            )
         )
-        report.ratios.append(ratio)
-        report.rows.append(Row(f"`search` {mode}, top={TOP}", data, stats))
+        report.rows.append(Row(f"`search` {mode}, top={TOP}", data, product))
     report.rows.append(
-        Row(f"bare NumPy cosine top-{TOP}, query vector given", f"{n:,} vectors", bare_stats)
+        Row(f"bare NumPy cosine top-{TOP}, query vector given", f"{n:,} vectors", bare)
     )
     report.rows.append(
-        Row(f"bare NumPy cosine top-{TOP} + query embedding", f"{n:,} vectors", bare_embed_stats)
+        Row(f"bare NumPy cosine top-{TOP} + query embedding", f"{n:,} vectors", bare_embed)
     )
     report.rows.append(
-        Row(
-            "`search` hybrid, first call (loads the vector cache)",
-            data,
-            summarize(first),
-        )
+        Row("`search` hybrid, first call (loads the vector cache)", data, summarize(first))
     )
+
+
+def searcher(
+    client: MemoryClient, queries: Sequence[str], mode: SearchMode
+) -> Callable[[int], object]:
+    """A call running ``client.search`` in ``mode`` for query number ``i``."""
+    return lambda i: client.search(USER, queries[i], top=TOP, mode=mode)
+
+
+def interleaved(variants: dict[str, Callable[[int], object]], count: int) -> dict[str, list[float]]:
+    """Wall time in seconds of each variant for items ``0..count-1``, rotating the order."""
+    names = list(variants)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    clock = time.perf_counter
+    for i in range(count):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            call = variants[name]
+            begin = clock()
+            call(i)
+            samples[name].append(clock() - begin)
+    return samples
 
 
 # -- output -------------------------------------------------------------------------------
@@ -545,6 +571,32 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds spent by every process since boot (Linux ``/proc/stat``), else None."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] != "cpu":
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process, all threads."""
+    return time.process_time()
+
+
+def background_load(busy_before: float | None, own_before: float, wall: float) -> str:
+    """Share of the machine's CPU that other processes used while the benchmark ran."""
+    busy_after = busy_cpu_seconds()
+    if busy_before is None or busy_after is None or wall <= 0:
+        return "unknown"
+    others = max(0.0, (busy_after - busy_before) - (own_cpu_seconds() - own_before))
+    return f"{others / (wall * (os.cpu_count() or 1)):.0%}"
 
 
 def machine() -> str:
@@ -621,6 +673,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sizes = QUICK if args.quick else FULL
     report = Report(sizes=sizes, quick=args.quick, rows=[], ratios=[], notes=[])
+    busy_before, own_before = busy_cpu_seconds(), own_cpu_seconds()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="agent-memory-bench-") as tmp:
         directory = Path(tmp)
@@ -632,9 +685,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+    wall = time.perf_counter() - started
     report.notes.append(
-        "Each benchmark uses a fresh SQLite file in a temporary directory; "
-        f"the whole run took {time.perf_counter() - started:.2f} s."
+        "Each benchmark uses a fresh SQLite file in a temporary directory; the whole run took "
+        f"{wall:.2f} s, while other processes used "
+        f"{background_load(busy_before, own_before, wall)} of the machine's CPU."
     )
     block = render(report)
     print(block)
