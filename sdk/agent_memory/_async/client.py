@@ -10,6 +10,7 @@ from typing import Any
 
 from agent_memory._async.ai import build_embedder, build_model_client
 from agent_memory._async.embedder import AsyncEmbedder
+from agent_memory._async.factory import build_store
 from agent_memory._async.model import AsyncModelClient
 from agent_memory._async.processor import AsyncInProcessProcessor
 from agent_memory._async.store import AsyncMemoryStore
@@ -40,7 +41,6 @@ from agent_memory.pipeline.due import MAX_DEDUP_POOL
 from agent_memory.pipeline.requests import ReconcileResult
 from agent_memory.pipeline.status import PipelineStatus, ProcessReport
 from agent_memory.settings import Settings
-from agent_memory.stores.sqlite.async_store import AsyncSqliteStore
 from agent_memory.validation import check_content, check_identifier
 
 
@@ -69,7 +69,7 @@ class AsyncMemoryClient:
             embedder if embedder is not None else build_embedder(self.settings)
         )  # first: a configuration error must not leave a store file behind
         self.store: AsyncMemoryStore = (
-            store if store is not None else AsyncSqliteStore(path or self.settings.store_path)
+            store if store is not None else build_store(self.settings, path)
         )
         self.ai = (
             ai if ai is not None else build_model_client(self.settings, self.embedder, self.store)

@@ -12,6 +12,7 @@ from typing import Any
 
 from agent_memory._sync.ai import build_embedder, build_model_client
 from agent_memory._sync.embedder import Embedder
+from agent_memory._sync.factory import build_store
 from agent_memory._sync.model import ModelClient
 from agent_memory._sync.processor import InProcessProcessor
 from agent_memory._sync.store import MemoryStore
@@ -42,7 +43,6 @@ from agent_memory.pipeline.due import MAX_DEDUP_POOL
 from agent_memory.pipeline.requests import ReconcileResult
 from agent_memory.pipeline.status import PipelineStatus, ProcessReport
 from agent_memory.settings import Settings
-from agent_memory.stores.sqlite.store import SqliteStore
 from agent_memory.validation import check_content, check_identifier
 
 
@@ -70,9 +70,7 @@ class MemoryClient:
         self.embedder: Embedder = (
             embedder if embedder is not None else build_embedder(self.settings)
         )  # first: a configuration error must not leave a store file behind
-        self.store: MemoryStore = (
-            store if store is not None else SqliteStore(path or self.settings.store_path)
-        )
+        self.store: MemoryStore = store if store is not None else build_store(self.settings, path)
         self.ai = (
             ai if ai is not None else build_model_client(self.settings, self.embedder, self.store)
         )
