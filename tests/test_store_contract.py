@@ -453,3 +453,16 @@ def test_writes_by_another_store_instance_are_seen_by_search(
         ]
         writer.forget("alice")
         assert reader.search("alice", query("cello", embed)) == []
+
+
+def test_isolation_holds_when_one_user_owns_most_of_the_store(
+    store: MemoryStore, embed: Embed, clock: FakeClock
+) -> None:
+    for i in range(12):
+        put(store, embed, memory("alice", "t1", f"Alice's note {i} about the red kayak.", clock))
+    bob = memory("bob", "t1", "Bob's red kayak red kayak red kayak.", clock)
+    put(store, embed, bob)
+    for mode in ("hybrid", "text"):
+        hits = store.search("alice", query("red kayak", embed, top=20, mode=mode))
+        assert len(hits) == 12 and all(h.content.startswith("Alice") for h in hits)
+        assert [h.id for h in store.search("bob", query("red kayak", embed, mode=mode))] == [bob.id]

@@ -50,6 +50,10 @@ from agent_memory.stores.sqlite.vectors import TYPE_CODES, Rows, VectorCache
 DEFAULT_PATH: Final = Path(".agent_memory") / "memory.db"
 PATH_ENV: Final = "AGENT_MEMORY_PATH"
 _PURGE_INTERVAL_SECONDS: Final = 60.0
+_CACHE_KIB: Final = 64 * 1024  # page cache per connection
+_MMAP_BYTES: Final = 256 * 1024 * 1024
+#: Full-text candidates ranked before the filters join; more are read only if too few survive.
+_TEXT_OVERFETCH: Final = 4
 _ACTIVE_NOW: Final = "(expires_at IS NULL OR expires_at > ?)"
 
 Clock = Callable[[], datetime]
@@ -127,6 +131,8 @@ class SqliteStore:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
+            db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+            db.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
             self._local.db = db
             with self._connections_lock:
                 self._connections.append(db)
@@ -448,8 +454,12 @@ class SqliteStore:
         terms = query_terms(query.text) if query.mode != "vector" else []
         use_vector = query.mode != "text" and query.vector is not None
         allowed = self._allowed_by_tags(user_id, table, query)
-        text_ranked = self._text_rank(user_id, table, terms, query, allowed) if terms else []
-        vector_ranked = self._vector_rank(user_id, table, query, allowed) if use_vector else []
+        rows = self._vector_rows(user_id, table, self._dims) if use_vector and self._dims else None
+        vector_ranked = self._vector_rank(rows, table, query, allowed) if rows else []
+        scoped = rows is None or not self._owns_most(table, len(rows))
+        text_ranked = (
+            self._text_rank(user_id, table, terms, query, allowed, scoped) if terms else []
+        )
         if query.mode == "text":
             return text_ranked
         if query.mode == "vector":
@@ -459,6 +469,11 @@ class SqliteStore:
             weights=(TEXT_WEIGHT, VECTOR_WEIGHT),
         )
         return sorted(fused.items(), key=lambda item: -item[1])[: query.pool]
+
+    def _owns_most(self, table: str, user_rows: int) -> bool:
+        """Whether one user holds over half the rows of ``table`` (rowids bound the total)."""
+        top = self._connect().execute(f"SELECT max(seq) FROM {table}").fetchone()[0]
+        return top is not None and 2 * user_rows > int(top)
 
     def _allowed_by_tags(self, user_id: str, table: str, query: SearchQuery) -> set[int] | None:
         if not query.tags:
@@ -478,10 +493,14 @@ class SqliteStore:
         terms: list[str],
         query: SearchQuery,
         allowed: set[int] | None,
+        scoped: bool = True,
     ) -> list[tuple[int, float]]:
-        scope = _scope_token("u", user_id)
+        """BM25 ranking. ``scoped`` narrows the MATCH to the user's scope token; when the user
+        holds most rows, intersecting with that token costs more than the join's user filter,
+        which always applies."""
+        scope = [_scope_token("u", user_id)] if scoped else []
         if query.thread_id is not None:
-            scope += " " + _scope_token("t", query.thread_id)
+            scope.append(_scope_token("t", query.thread_id))
         words = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         if table == "turns" and query.mode == "hybrid":
             columns = "{content about before after}"
@@ -492,7 +511,9 @@ class SqliteStore:
             columns, weights = "{content about}", f"0.0, 1.0, {context.ABOUT_WEIGHT}, 0.0, 0.0"
         else:
             columns, weights = "content", "0.0, 1.0"
-        match = f"scope : ({scope}) AND {columns} : ({words})"
+        match = f"{columns} : ({words})"
+        if scope:
+            match = f"scope : ({' '.join(scope)}) AND {match}"
         if table == "memories":
             where, params = self._memory_filters(
                 user_id,
@@ -507,40 +528,62 @@ class SqliteStore:
             if query.memory_types is not None or query.min_confidence is not None:
                 return []
             join, params = "JOIN turns m ON m.seq = f.rowid AND m.user_id = ?", [user_id]
+        db = self._connect()
+        ranked: list[tuple[int, float]] = []
+        if allowed is None:  # rank the best few first, then join them to the filters
+            fetch = query.pool * _TEXT_OVERFETCH
+            sql = (
+                f"SELECT f.rowid, f.r FROM (SELECT rowid, bm25({table}_fts, {weights}) AS r "
+                f"FROM {table}_fts WHERE {table}_fts MATCH ? ORDER BY r LIMIT ?) f {join} "
+                "ORDER BY f.r"
+            )
+            rows = db.execute(sql, (match, fetch, *params)).fetchall()
+            ranked = [(int(seq), -float(rank)) for seq, rank in rows]
+            if len(ranked) >= query.pool or self._fewer_matches(db, table, match, fetch):
+                return ranked[: query.pool]
         sql = (
             f"SELECT f.rowid, bm25({table}_fts, {weights}) AS r FROM {table}_fts f {join} "
             f"WHERE {table}_fts MATCH ? ORDER BY r LIMIT ?"
         )
         limit = query.pool if allowed is None else -1
-        rows = self._connect().execute(sql, (*params, match, limit)).fetchall()
+        rows = db.execute(sql, (*params, match, limit)).fetchall()
         ranked = [(int(seq), -float(rank)) for seq, rank in rows]
         if allowed is not None:
             ranked = [item for item in ranked if item[0] in allowed]
         return ranked[: query.pool]
 
+    @staticmethod
+    def _fewer_matches(db: sqlite3.Connection, table: str, match: str, than: int) -> bool:
+        """Whether the MATCH has fewer than ``than`` rows (so the ranked-first read saw all)."""
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM {table}_fts WHERE {table}_fts MATCH ? LIMIT ?)"
+        return int(db.execute(sql, (match, than)).fetchone()[0]) < than
+
     def _vector_rank(
-        self, user_id: str, table: str, query: SearchQuery, allowed: set[int] | None
+        self, rows: Rows, table: str, query: SearchQuery, allowed: set[int] | None
     ) -> list[tuple[int, float]]:
-        if self._dims is None or query.vector is None:
+        if query.vector is None:
             return []
-        rows = self._vector_rows(user_id, table, self._dims)
-        if len(rows) == 0:
+        if table != "memories" and (
+            query.memory_types is not None or query.min_confidence is not None
+        ):
             return []
-        mask = rows.expires > self._now().timestamp()
+        conditions: list[npt.NDArray[np.bool_]] = []
+        now = self._now().timestamp()
+        if rows.soonest_expiry <= now:
+            conditions.append(rows.expires > now)
         if query.thread_id is not None:
-            mask &= rows.thread == query.thread_id
+            conditions.append(rows.thread == query.thread_id)
         if table == "memories":
-            if not query.include_superseded:
-                mask &= rows.active
+            if not query.include_superseded and rows.inactive:
+                conditions.append(rows.active)
             if query.memory_types is not None:
                 codes = [TYPE_CODES[t] for t in query.memory_types]
-                mask &= np.isin(rows.type_code, codes)
+                conditions.append(np.isin(rows.type_code, codes))
             if query.min_confidence is not None:
-                mask &= rows.confidence >= np.float32(query.min_confidence)
-        elif query.memory_types is not None or query.min_confidence is not None:
-            return []
+                conditions.append(rows.confidence >= np.float32(query.min_confidence))
         if allowed is not None:
-            mask &= np.isin(rows.seq, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+            ids = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+            conditions.append(np.isin(rows.seq, ids))
         q = np.asarray(query.vector, dtype=np.float32).reshape(-1)
         norm = float(np.linalg.norm(q))
         if norm == 0.0:
@@ -550,11 +593,15 @@ class SqliteStore:
             scores = scores + np.float32(context.NEIGHBOUR_SIMILARITY) * (
                 _neighbour(scores, rows.prev) + _neighbour(scores, rows.next)
             )
-        scores = np.where(mask, scores, -np.inf)
-        k = min(query.pool, int(mask.sum()))
+        live = len(rows)
+        if conditions:
+            mask = np.logical_and.reduce(conditions)
+            live = int(np.count_nonzero(mask))
+            scores[~mask] = -np.inf
+        k = min(query.pool, live)
         if k == 0:
             return []
-        top = np.argpartition(-scores, k - 1)[:k]
+        top = np.argpartition(scores, len(scores) - k)[len(scores) - k :]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(rows.seq[i]), float(scores[i])) for i in top]
 

@@ -33,6 +33,10 @@ class Rows:
     #: after this view was taken) also means none.
     prev: npt.NDArray[np.int64]
     next: npt.NDArray[np.int64]
+    #: Earliest expiry among the rows and how many are superseded, so search can skip the
+    #: masks that would remove nothing.
+    soonest_expiry: float = math.inf
+    inactive: int = 0
 
     def __len__(self) -> int:
         return int(self.seq.shape[0])
@@ -44,6 +48,8 @@ class _Growable:
     def __init__(self, dims: int, *, neighbours: bool = False) -> None:
         self.size = 0
         self.max_seq = 0
+        self.soonest_expiry = math.inf
+        self.inactive = 0
         self._cols = _empty(dims, 16)
         self._neighbours = neighbours
         self._last_of_thread: dict[str, int] = {}
@@ -63,6 +69,8 @@ class _Growable:
                 col[self.size : need] = batch[key]
         if self._neighbours:
             self._link(batch["thread"], self.size)
+        self.soonest_expiry = min(self.soonest_expiry, float(batch["expires"].min()))
+        self.inactive += int(n - np.count_nonzero(batch["active"]))
         self.size = need
         self.max_seq = int(batch["seq"][-1])
 
@@ -90,6 +98,8 @@ class _Growable:
             active=c["active"][:n],
             prev=c["prev"][:n],
             next=c["next"][:n],
+            soonest_expiry=self.soonest_expiry,
+            inactive=self.inactive,
         )
 
 
