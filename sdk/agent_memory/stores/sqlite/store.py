@@ -177,12 +177,14 @@ class SqliteStore:
     def _now(self) -> datetime:
         return self._clock()
 
-    def _bump(self, db: sqlite3.Connection, user_id: str) -> None:
-        db.execute(
+    def _bump(self, db: sqlite3.Connection, user_id: str) -> int:
+        """Count a non-append change of the user's rows; return the new count."""
+        row = db.execute(
             "INSERT INTO user_state (user_id, mutations) VALUES (?, 1) "
-            "ON CONFLICT (user_id) DO UPDATE SET mutations = mutations + 1",
+            "ON CONFLICT (user_id) DO UPDATE SET mutations = mutations + 1 RETURNING mutations",
             (user_id,),
-        )
+        ).fetchone()
+        return int(row[0])
 
     # -- embedding model -----------------------------------------------------------------
 
@@ -414,12 +416,14 @@ class SqliteStore:
         now = self._now()
         with self._write() as db:
             row = db.execute(
-                "SELECT doc FROM memories WHERE user_id = ? AND id = ? AND superseded_by IS NULL",
+                "SELECT seq, doc FROM memories "
+                "WHERE user_id = ? AND id = ? AND superseded_by IS NULL",
                 (user_id, memory_id),
             ).fetchone()
             if row is None:
                 return False
-            memory = Memory.model_validate_json(row[0]).model_copy(
+            seq, doc = int(row[0]), row[1]
+            memory = Memory.model_validate_json(doc).model_copy(
                 update={
                     "superseded_by": by,
                     "supersede_reason": reason,
@@ -432,7 +436,10 @@ class SqliteStore:
                 "WHERE user_id = ? AND id = ? AND superseded_by IS NULL",
                 (by, memory.model_dump_json(), user_id, memory_id),
             )
-            self._bump(db, user_id)
+            mutations = self._bump(db, user_id)
+        cache = self._vectors.get("memories")
+        if cache is not None:
+            cache.mark_superseded((user_id, "memories"), seq, mutations - 1, mutations)
         return True
 
     # -- search --------------------------------------------------------------------------

@@ -120,10 +120,9 @@ def _empty(dims: int, capacity: int) -> dict[str, np.ndarray[Any, Any]]:
 def batch_from_rows(rows: list[tuple[Any, ...]], dims: int) -> dict[str, np.ndarray[Any, Any]]:
     """Columns from ``(seq, thread_id, type, confidence, expires_at, superseded_by, blob)`` rows."""
     n = len(rows)
-    matrix = np.zeros((n, dims), dtype=np.float32)
-    for i, row in enumerate(rows):
-        if row[6] is not None:
-            matrix[i] = np.frombuffer(row[6], dtype=np.float32)
+    width = dims * 4
+    blob = b"".join(r[6] if r[6] is not None else bytes(width) for r in rows)
+    matrix = np.frombuffer(blob, dtype=np.float32).reshape(n, dims)
     return {
         "matrix": normalize_rows(matrix),
         "seq": np.fromiter((r[0] for r in rows), dtype=np.int64, count=n),
@@ -172,6 +171,24 @@ class VectorCache:
             index = entry[1]
             index.extend(batch_from_rows(load(index.max_seq), self.dims))
             return index.view()
+
+    def mark_superseded(self, key: tuple[str, str], seq: int, before: int, after: int) -> None:
+        """Apply one supersede in place when the cached index is exactly one mutation behind.
+
+        Anything else (another writer's change in between, or no cached index) leaves the
+        index to be reloaded on next use.
+        """
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != before:
+                return
+            index = entry[1]
+            rows = index.view()
+            at = int(np.searchsorted(rows.seq, seq))
+            if at < len(rows) and int(rows.seq[at]) == seq and rows.active[at]:
+                rows.active[at] = False
+                index.inactive += 1
+            self._entries[key] = (after, index)
 
     def drop(self, user_id: str) -> None:
         """Forget every index of a user."""
