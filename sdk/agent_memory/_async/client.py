@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from agent_memory._async.ai import build_embedder, build_model_client
+from agent_memory._async.durable_processor import AsyncDurableFunctionProcessor
 from agent_memory._async.embedder import AsyncEmbedder
 from agent_memory._async.factory import build_store
 from agent_memory._async.model import AsyncModelClient
@@ -39,7 +40,7 @@ from agent_memory.models import (
 )
 from agent_memory.pipeline.due import MAX_DEDUP_POOL
 from agent_memory.pipeline.requests import ReconcileResult
-from agent_memory.pipeline.status import PipelineStatus, ProcessReport
+from agent_memory.pipeline.status import OWNER_DURABLE, PipelineStatus, ProcessReport
 from agent_memory.settings import Settings
 from agent_memory.validation import check_content, check_identifier
 
@@ -74,8 +75,10 @@ class AsyncMemoryClient:
         self.ai = (
             ai if ai is not None else build_model_client(self.settings, self.embedder, self.store)
         )
-        self.processor = AsyncInProcessProcessor(
-            self.store, self.ai, self.settings.thresholds, owner=self.settings.processor_owner
+        self.processor: AsyncInProcessProcessor | AsyncDurableFunctionProcessor = (
+            AsyncDurableFunctionProcessor(self.store, self.ai, self.settings.thresholds)
+            if self.settings.processor_owner == OWNER_DURABLE
+            else AsyncInProcessProcessor(self.store, self.ai, self.settings.thresholds)
         )
         self._ready = False
 
@@ -266,6 +269,21 @@ class AsyncMemoryClient:
         await self._prepare()
         return await self.processor.process_now(user_id, thread)
 
+    async def process_now_and_wait(
+        self, user_id: str, thread_id: str, *, timeout: float = 30
+    ) -> None:
+        """Return once the thread's extraction covers its latest turn; ``TimeoutError`` if not.
+
+        In-process this runs the pending steps first; with ``MEMORY_PROCESSOR_OWNER=durable`` it
+        waits for the Durable Functions app, and the error names what is still pending.
+        """
+        check_identifier(user_id, "user_id")
+        check_identifier(thread_id, "thread_id")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+            raise InvalidInputError("timeout must be a number of seconds >= 0")
+        await self._prepare()
+        await self.processor.process_now_and_wait(user_id, thread_id, timeout=float(timeout))
+
     async def reconcile(self, user_id: str, n: int = 50) -> ReconcileResult:
         """Supersede duplicates and contradictions among the ``n`` most recent facts (≤ 500)."""
         check_identifier(user_id, "user_id")
@@ -287,7 +305,7 @@ class AsyncMemoryClient:
 
     @property
     def pipeline_status(self) -> PipelineStatus:
-        """Completed steps and recent failures of the in-process pipeline."""
+        """Completed steps and recent failures of the in-process pipeline (empty when durable)."""
         return self.processor.status
 
     # -- deletion and lifecycle ----------------------------------------------------------

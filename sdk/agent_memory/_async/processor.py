@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from agent_memory._async import activities
+from agent_memory._async.durable_processor import backlog_error, extraction_backlog
 from agent_memory._async.model import AsyncModelClient
 from agent_memory._async.store import AsyncMemoryStore
 from agent_memory.errors import ConfigurationError
@@ -179,6 +181,22 @@ class AsyncInProcessProcessor:
         report.reconciled = await self.reconcile(user_id)
         report.user_summary = await self._summarize_user(user_id)
         return report
+
+    async def process_now_and_wait(
+        self, user_id: str, thread_id: str, *, timeout: float = 30.0
+    ) -> None:
+        """Run the thread's pending steps now; extract again while turns keep arriving."""
+        deadline = time.monotonic() + timeout
+        await self.process_now(user_id, thread_id)
+        while True:
+            watermark, latest = await extraction_backlog(self.store, user_id, thread_id)
+            if watermark >= latest:
+                return
+            if time.monotonic() >= deadline:
+                raise await backlog_error(
+                    self.store, user_id, thread_id, timeout, "Turns are still being added."
+                )
+            await self._extract(user_id, thread_id)
 
     async def drain(self) -> None:
         """Wait for background steps (async clients); a no-op for sync clients."""

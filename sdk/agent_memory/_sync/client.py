@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from agent_memory._sync.ai import build_embedder, build_model_client
+from agent_memory._sync.durable_processor import DurableFunctionProcessor
 from agent_memory._sync.embedder import Embedder
 from agent_memory._sync.factory import build_store
 from agent_memory._sync.model import ModelClient
@@ -41,7 +42,7 @@ from agent_memory.models import (
 )
 from agent_memory.pipeline.due import MAX_DEDUP_POOL
 from agent_memory.pipeline.requests import ReconcileResult
-from agent_memory.pipeline.status import PipelineStatus, ProcessReport
+from agent_memory.pipeline.status import OWNER_DURABLE, PipelineStatus, ProcessReport
 from agent_memory.settings import Settings
 from agent_memory.validation import check_content, check_identifier
 
@@ -74,8 +75,10 @@ class MemoryClient:
         self.ai = (
             ai if ai is not None else build_model_client(self.settings, self.embedder, self.store)
         )
-        self.processor = InProcessProcessor(
-            self.store, self.ai, self.settings.thresholds, owner=self.settings.processor_owner
+        self.processor: InProcessProcessor | DurableFunctionProcessor = (
+            DurableFunctionProcessor(self.store, self.ai, self.settings.thresholds)
+            if self.settings.processor_owner == OWNER_DURABLE
+            else InProcessProcessor(self.store, self.ai, self.settings.thresholds)
         )
         self._ready = False
 
@@ -264,6 +267,19 @@ class MemoryClient:
         self._prepare()
         return self.processor.process_now(user_id, thread)
 
+    def process_now_and_wait(self, user_id: str, thread_id: str, *, timeout: float = 30) -> None:
+        """Return once the thread's extraction covers its latest turn; ``TimeoutError`` if not.
+
+        In-process this runs the pending steps first; with ``MEMORY_PROCESSOR_OWNER=durable`` it
+        waits for the Durable Functions app, and the error names what is still pending.
+        """
+        check_identifier(user_id, "user_id")
+        check_identifier(thread_id, "thread_id")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+            raise InvalidInputError("timeout must be a number of seconds >= 0")
+        self._prepare()
+        self.processor.process_now_and_wait(user_id, thread_id, timeout=float(timeout))
+
     def reconcile(self, user_id: str, n: int = 50) -> ReconcileResult:
         """Supersede duplicates and contradictions among the ``n`` most recent facts (≤ 500)."""
         check_identifier(user_id, "user_id")
@@ -285,7 +301,7 @@ class MemoryClient:
 
     @property
     def pipeline_status(self) -> PipelineStatus:
-        """Completed steps and recent failures of the in-process pipeline."""
+        """Completed steps and recent failures of the in-process pipeline (empty when durable)."""
         return self.processor.status
 
     # -- deletion and lifecycle ----------------------------------------------------------

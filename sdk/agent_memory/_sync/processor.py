@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from agent_memory._sync import activities
+from agent_memory._sync.durable_processor import backlog_error, extraction_backlog
 from agent_memory._sync.model import ModelClient
 from agent_memory._sync.store import MemoryStore
 from agent_memory.errors import ConfigurationError
@@ -175,6 +177,20 @@ class InProcessProcessor:
         report.reconciled = self.reconcile(user_id)
         report.user_summary = self._summarize_user(user_id)
         return report
+
+    def process_now_and_wait(self, user_id: str, thread_id: str, *, timeout: float = 30.0) -> None:
+        """Run the thread's pending steps now; extract again while turns keep arriving."""
+        deadline = time.monotonic() + timeout
+        self.process_now(user_id, thread_id)
+        while True:
+            watermark, latest = extraction_backlog(self.store, user_id, thread_id)
+            if watermark >= latest:
+                return
+            if time.monotonic() >= deadline:
+                raise backlog_error(
+                    self.store, user_id, thread_id, timeout, "Turns are still being added."
+                )
+            self._extract(user_id, thread_id)
 
     def drain(self) -> None:
         """Wait for background steps (async clients); a no-op for sync clients."""

@@ -1,0 +1,128 @@
+# Generated from agent_memory/_async/durable_processor.py by scripts/unasync.py. Do not edit:
+# change the async source and run `python scripts/unasync.py`.
+"""The processor of the durable owner: the Function app runs the pipeline (sync, generated).
+
+With ``MEMORY_PROCESSOR_OWNER=durable`` the change feed brings new turns to the Durable Functions
+app, so a client runs no step itself: ``on_turns_added`` and ``process_now`` do nothing here
+(``process_now`` returns an empty report). ``process_now_and_wait`` polls the store until the
+thread's extraction watermark covers its latest turn. ``reconcile`` stays an explicit,
+on-demand call and runs here when a model is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from agent_memory._sync import activities
+from agent_memory._sync.model import ModelClient
+from agent_memory._sync.store import MemoryStore
+from agent_memory.durable.polling import Clock
+from agent_memory.errors import ConfigurationError
+from agent_memory.pipeline.due import Thresholds
+from agent_memory.pipeline.requests import ReconcileRequest, ReconcileResult
+from agent_memory.pipeline.status import OWNER_DURABLE, PipelineStatus, ProcessReport
+
+logger = logging.getLogger("agent_memory.pipeline")
+
+MAX_POLL_INTERVAL = 2.0
+
+
+def extraction_backlog(store: MemoryStore, user_id: str, thread_id: str) -> tuple[int, int]:
+    """The thread's extraction watermark and the ``seq`` of its latest turn (0 when none)."""
+    latest = store.list_turns(user_id, thread_id, limit=1, latest=True)
+    watermark = store.get_watermark(user_id, thread_id, activities.EXTRACT_STEP)
+    return watermark, (latest[-1].seq or 0) if latest else 0
+
+
+def backlog_error(
+    store: MemoryStore, user_id: str, thread_id: str, timeout: float, hint: str
+) -> TimeoutError:
+    """A ``TimeoutError`` that names the thread, what is still pending and what to check."""
+    watermark, latest = extraction_backlog(store, user_id, thread_id)
+    pending = len(store.list_turns(user_id, thread_id, after=watermark))
+    return TimeoutError(
+        f"thread {thread_id!r} of user {user_id!r}: {pending} turn(s) still pending extraction "
+        f"after {timeout:g} s (extraction watermark {watermark}, latest turn {latest}). {hint}"
+    )
+
+
+class DurableFunctionProcessor:
+    """Marks that the Durable Functions app owns the pipeline; ``process_*`` run nothing here."""
+
+    owner = OWNER_DURABLE
+    enabled = False
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        ai: ModelClient | None,
+        thresholds: Thresholds,
+        *,
+        poll_interval: float = 0.25,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = store
+        self.ai = ai
+        self.thresholds = thresholds
+        self.status = PipelineStatus()
+        self._poll_interval = poll_interval
+        self._clock = clock or Clock()
+        self._warned: set[str] = set()
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            logger.warning(message)
+
+    def on_turns_added(self, user_id: str, thread_id: str, count: int) -> None:
+        """Nothing to do: the change feed brings the turns to the Function app."""
+        self._warn_once(
+            "owner",
+            "MEMORY_PROCESSOR_OWNER=durable: the Durable Functions app processes new turns; "
+            "this client only stores them",
+        )
+
+    def process_now(self, user_id: str, thread_id: str | None = None) -> ProcessReport:
+        """A no-op with the durable owner: an empty report (see ``process_now_and_wait``)."""
+        self._warn_once(
+            "process_now",
+            "process_now runs nothing when the Durable Functions app owns the pipeline; "
+            "use process_now_and_wait to wait for it",
+        )
+        return ProcessReport()
+
+    def process_now_and_wait(self, user_id: str, thread_id: str, *, timeout: float = 30.0) -> None:
+        """Poll until the thread's extraction watermark covers its latest turn."""
+        deadline = self._clock.monotonic() + timeout
+        delay = self._poll_interval
+        while True:
+            watermark, latest = extraction_backlog(self.store, user_id, thread_id)
+            if watermark >= latest:
+                return
+            remaining = deadline - self._clock.monotonic()
+            if remaining <= 0:
+                every = self.thresholds.fact_extraction_every_n
+                raise backlog_error(
+                    self.store,
+                    user_id,
+                    thread_id,
+                    timeout,
+                    f"The Durable Functions app extracts every {every} turn(s) of a thread "
+                    "(FACT_EXTRACTION_EVERY_N, 0 = never); check that it runs with "
+                    "MEMORY_PROCESSOR_OWNER=durable against the same store.",
+                )
+            self._clock.sleep(min(delay, remaining))
+            delay = min(delay * 2, MAX_POLL_INTERVAL)
+
+    def reconcile(self, user_id: str, n: int | None = None) -> ReconcileResult:
+        """Run reconcile now, here (an explicit request, not a pipeline step)."""
+        if self.ai is None:
+            raise ConfigurationError(
+                "no model is configured: set AI_FOUNDRY_ENDPOINT (Azure OpenAI / AI Foundry) "
+                "or OPENAI_API_KEY / OPENAI_BASE_URL to reconcile"
+            )
+        pool = n if n is not None else self.thresholds.dedup_pool_size
+        return activities.reconcile(self.store, self.ai, ReconcileRequest(user_id=user_id, n=pool))
+
+    def drain(self) -> None:
+        """Nothing runs in the background here."""
