@@ -1,0 +1,93 @@
+"""The memory pipeline as an Azure Durable Functions app (Python v2 model): bindings only.
+
+Change feed of ``memories_turns`` -> one orchestration per user and batch -> the user's counter
+entity says what is due -> activities run the SDK's pipeline steps. All logic lives in
+``agent_memory.durable``; see Docs/durable.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from agent_memory.durable import activities, entity, orchestration, trigger
+from agent_memory.durable.app_settings import create_lease_container
+from agent_memory.durable.names import (
+    COSMOS_CONNECTION,
+    COUNTER_ENTITY,
+    DATABASE_SETTING,
+    LEASE_CONTAINER,
+    MONITORED_CONTAINER,
+    ORCHESTRATOR,
+    TRIGGER_FUNCTION,
+)
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+@app.function_name(TRIGGER_FUNCTION)
+@app.retry(
+    strategy="exponential_backoff",
+    max_retry_count="5",
+    minimum_interval="00:00:05",
+    maximum_interval="00:05:00",
+)
+@app.cosmos_db_trigger(
+    arg_name="documents",
+    connection=COSMOS_CONNECTION,
+    database_name=f"%{DATABASE_SETTING}%",
+    container_name=MONITORED_CONTAINER,
+    lease_container_name=LEASE_CONTAINER,
+    create_lease_container_if_not_exists=create_lease_container(),
+)
+@app.durable_client_input(client_name="client")
+async def turns_changed(
+    documents: func.DocumentList, client: df.DurableOrchestrationClient
+) -> None:
+    """New turns: start one orchestration per user (skipped unless the owner is durable)."""
+    await trigger.on_change_feed(client, documents)
+
+
+@app.function_name(ORCHESTRATOR)
+@app.orchestration_trigger(context_name="context")
+def memory_pipeline(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Ask the counter entity what is due, run it with retries, report back."""
+    return (yield from orchestration.pipeline(context))
+
+
+@app.function_name(COUNTER_ENTITY)
+@app.entity_trigger(context_name="context")
+def memory_counter(context: df.DurableEntityContext) -> None:
+    """The per-user counter: ``record``, ``complete``, ``get``."""
+    entity.handle(context)
+
+
+@app.function_name("extract_memories")
+@app.activity_trigger(input_name="request")
+async def extract_memories(request: dict[str, Any]) -> dict[str, Any]:
+    """Activity: extract memories from a thread's pending turns."""
+    return await activities.extract_memories(request)
+
+
+@app.function_name("reconcile")
+@app.activity_trigger(input_name="request")
+async def reconcile(request: dict[str, Any]) -> dict[str, Any]:
+    """Activity: supersede duplicates and contradictions among recent facts."""
+    return await activities.reconcile(request)
+
+
+@app.function_name("summarize_thread")
+@app.activity_trigger(input_name="request")
+async def summarize_thread(request: dict[str, Any]) -> dict[str, Any]:
+    """Activity: fold a thread's new turns into its summary."""
+    return await activities.summarize_thread(request)
+
+
+@app.function_name("summarize_user")
+@app.activity_trigger(input_name="request")
+async def summarize_user(request: dict[str, Any]) -> dict[str, Any]:
+    """Activity: rewrite the user profile."""
+    return await activities.summarize_user(request)

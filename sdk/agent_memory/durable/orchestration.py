@@ -1,0 +1,219 @@
+"""The orchestrator: ask the user's counter entity what is due, run it, report back.
+
+Deterministic by construction: no I/O, clock, randomness or settings here. Time comes from
+``context.current_utc_datetime``; thresholds arrive in the input; everything else happens in
+activities. Per round: extractions (threads in parallel), then reconcile and thread summaries,
+then the user summary. A step that still fails after its retries is reported to the entity,
+which keeps it pending for the next batch.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Generator, Sequence
+from datetime import datetime
+from typing import Any, Final, Protocol
+
+from pydantic import BaseModel
+
+from agent_memory._async.activities import (
+    EXTRACT_STEP,
+    RECONCILE_STEP,
+    THREAD_SUMMARY_STEP,
+    USER_SUMMARY_STEP,
+)
+from agent_memory.durable.messages import (
+    CompleteOperation,
+    PipelineInput,
+    PipelineResult,
+    RecordOperation,
+    Step,
+    StepFailure,
+    Work,
+)
+from agent_memory.durable.names import COMPLETE, COUNTER_ENTITY, RECORD
+from agent_memory.pipeline.due import Thresholds
+from agent_memory.pipeline.requests import ReconcileRequest, ThreadRequest, UserRequest
+
+#: Work rounds per orchestration; what comes due after the last one waits for the next batch.
+MAX_ROUNDS: Final = 8
+#: Activity retries: 5 s, 10 s, 20 s between four attempts (backoff capped at one minute).
+FIRST_RETRY_INTERVAL_MS: Final = 5_000
+MAX_ATTEMPTS: Final = 4
+BACKOFF_COEFFICIENT: Final = 2.0
+MAX_RETRY_INTERVAL_MS: Final = 60_000
+_ERROR_CHARS: Final = 500
+
+
+class OrchestrationContext(Protocol):
+    """What the orchestrator uses of ``azure.durable_functions.DurableOrchestrationContext``."""
+
+    @property
+    def instance_id(self) -> str: ...
+
+    @property
+    def current_utc_datetime(self) -> datetime: ...
+
+    def get_input(self, expected_type: type | None = None) -> Any: ...
+
+    def call_entity(
+        self,
+        entityId: Any,
+        operationName: str,
+        operationInput: Any = None,
+        expected_type: type | None = None,
+    ) -> Any: ...
+
+    def call_activity_with_retry(
+        self,
+        name: Any,
+        retry_options: Any,
+        input_: Any = None,
+        expected_type: type | None = None,
+    ) -> Any: ...
+
+    def task_all(self, activities: list[Any]) -> Any: ...
+
+
+@functools.cache
+def retry_options() -> Any:
+    """``RetryOptions`` with bounded attempts and exponential backoff.
+
+    The Python SDK's ``RetryOptions`` carries only the first interval and the attempt count;
+    the extension also reads ``backoffCoefficient`` and ``maxRetryIntervalInMilliseconds``
+    (the JavaScript SDK sends them), so they are added to its JSON.
+    """
+    from azure.durable_functions import RetryOptions
+
+    class BackoffRetryOptions(RetryOptions):  # type: ignore[misc]
+        def to_json(self) -> dict[str, Any]:
+            payload: dict[str, Any] = super().to_json()
+            payload["backoffCoefficient"] = BACKOFF_COEFFICIENT
+            payload["maxRetryIntervalInMilliseconds"] = MAX_RETRY_INTERVAL_MS
+            return payload
+
+    return BackoffRetryOptions(
+        first_retry_interval_in_milliseconds=FIRST_RETRY_INTERVAL_MS,
+        max_number_of_attempts=MAX_ATTEMPTS,
+    )
+
+
+def counter_entity_id(user_id: str) -> Any:
+    """The user's counter entity (key = user id)."""
+    from azure.durable_functions import EntityId
+
+    return EntityId(COUNTER_ENTITY, user_id)
+
+
+def _json(message: BaseModel) -> dict[str, Any]:
+    return message.model_dump(mode="json")
+
+
+def activity_input(step: Step, user_id: str, thresholds: Thresholds) -> dict[str, Any]:
+    """The small JSON request of the activity that runs ``step``."""
+    if step.step in (EXTRACT_STEP, THREAD_SUMMARY_STEP):
+        assert step.thread_id is not None
+        return _json(ThreadRequest(user_id=user_id, thread_id=step.thread_id))
+    if step.step == RECONCILE_STEP:
+        return _json(ReconcileRequest(user_id=user_id, n=thresholds.dedup_pool_size))
+    return _json(UserRequest(user_id=user_id))
+
+
+def _settle(
+    context: OrchestrationContext, tasks: Sequence[Any]
+) -> Generator[Any, Any, list[tuple[bool, Any]]]:
+    """Wait for every task; ``(True, result)`` or ``(False, error)`` for each, in order."""
+    if not tasks:
+        return []
+    try:
+        results = yield context.task_all(list(tasks))
+        return [(True, result) for result in results]
+    except Exception:
+        outcomes: list[tuple[bool, Any]] = []
+        for task in tasks:  # task_all fails fast; wait for the others one by one
+            try:
+                outcomes.append((True, (yield task)))
+            except Exception as exc:
+                outcomes.append((False, str(exc)[:_ERROR_CHARS]))
+        return outcomes
+
+
+def _run_phase(
+    context: OrchestrationContext,
+    request: PipelineInput,
+    steps: Sequence[Step],
+    done: list[Step],
+    failed: list[StepFailure],
+) -> Generator[Any, Any, bool]:
+    """Run ``steps`` in parallel with retries; record each outcome; True if all succeeded."""
+    options = retry_options()
+    tasks = [
+        context.call_activity_with_retry(
+            step.step,
+            options,
+            activity_input(step, request.user_id, request.thresholds),
+            expected_type=dict,
+        )
+        for step in steps
+    ]
+    outcomes = yield from _settle(context, tasks)
+    for step, (ok, value) in zip(steps, outcomes, strict=True):
+        if ok:
+            done.append(step)
+        else:
+            failed.append(StepFailure(step=step, error=str(value)))
+    return all(ok for ok, _ in outcomes)
+
+
+def run_round(
+    context: OrchestrationContext, request: PipelineInput, steps: Sequence[Step]
+) -> Generator[Any, Any, tuple[list[Step], list[StepFailure]]]:
+    """Extractions, then reconcile and thread summaries, then the user summary."""
+    done: list[Step] = []
+    failed: list[StepFailure] = []
+    extractions = [s for s in steps if s.step == EXTRACT_STEP]
+    extracted = yield from _run_phase(context, request, extractions, done, failed)
+    second: list[Step] = []
+    for step in steps:
+        if step.step == RECONCILE_STEP and not extracted:
+            failed.append(StepFailure(step=step, error="deferred: an extraction failed"))
+        elif step.step in (RECONCILE_STEP, THREAD_SUMMARY_STEP):
+            second.append(step)
+    yield from _run_phase(context, request, second, done, failed)
+    last = [s for s in steps if s.step == USER_SUMMARY_STEP]
+    yield from _run_phase(context, request, last, done, failed)
+    return done, failed
+
+
+def pipeline(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """The orchestrator body: record the batch, then run rounds until nothing is handed out."""
+    request = PipelineInput.model_validate(context.get_input(expected_type=dict))
+    entity = counter_entity_id(request.user_id)
+    result = PipelineResult(user_id=request.user_id)
+    record = RecordOperation(
+        instance_id=context.instance_id,
+        now=context.current_utc_datetime,
+        turns=request.turns,
+        thresholds=request.thresholds,
+        owner=request.owner,
+    )
+    work = Work.model_validate(
+        (yield context.call_entity(entity, RECORD, _json(record), expected_type=dict))
+    )
+    result.counted = work.counted
+    while work.steps:
+        done, failed = yield from run_round(context, request, work.steps)
+        result.rounds += 1
+        result.done.extend(done)
+        result.failed.extend(failed)
+        finish = CompleteOperation(
+            instance_id=context.instance_id,
+            now=context.current_utc_datetime,
+            done=done,
+            failed=[f.step for f in failed],
+            more=result.rounds < MAX_ROUNDS,
+        )
+        work = Work.model_validate(
+            (yield context.call_entity(entity, COMPLETE, _json(finish), expected_type=dict))
+        )
+    return result.model_dump(mode="json")

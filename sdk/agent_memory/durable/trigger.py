@@ -1,0 +1,149 @@
+"""The change-feed trigger's logic: group a batch's new turns by user, one orchestration each.
+
+Instance ids are derived from the batch's turns (a hash of the sorted ``(user, thread, turn id,
+_lsn)``), so a redelivered batch maps to the same ids, and an id that already exists is not
+started again. Orchestration inputs carry ids and ``_lsn`` only, never turn text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from agent_memory.durable.messages import PipelineInput, TurnRef
+from agent_memory.durable.names import ORCHESTRATOR
+from agent_memory.pipeline.due import Thresholds
+from agent_memory.pipeline.status import OWNER_DURABLE
+from agent_memory.settings import Settings
+from agent_memory.validation import check_identifier
+
+logger = logging.getLogger("agent_memory.durable")
+
+#: Fields a change-feed document must have to be a turn.
+TURN_FIELDS = ("id", "user_id", "thread_id", "role", "_lsn")
+
+
+class OrchestrationRequest(BaseModel):
+    """One orchestration to start: its derived instance id and its input."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance_id: str
+    input: PipelineInput
+
+
+def feed_turn(document: Mapping[str, Any]) -> tuple[str, TurnRef] | None:
+    """``(user_id, turn)`` for a turn document of the change feed, None for anything else.
+
+    Turns are append-only, so every turn the feed delivers is a newly created one; documents
+    without a turn's fields, or with ids that fail validation, are skipped and logged.
+    """
+    if any(field not in document for field in TURN_FIELDS):
+        return None
+    try:
+        user_id = check_identifier(document["user_id"], "user_id")
+        turn = TurnRef(
+            thread_id=document["thread_id"], turn_id=document["id"], lsn=int(document["_lsn"])
+        )
+    except (ValueError, TypeError, ValidationError) as exc:
+        logger.warning("skipping change-feed document %r: %s", document.get("id"), exc)
+        return None
+    return user_id, turn
+
+
+def instance_id_for(user_id: str, turns: Sequence[TurnRef]) -> str:
+    """``memory-<user hash>-<batch hash>``: the same turns always give the same id."""
+    keys = sorted((user_id, t.thread_id, t.turn_id, t.lsn) for t in turns)
+    batch = hashlib.sha256(json.dumps(keys, separators=(",", ":")).encode()).hexdigest()
+    user = hashlib.sha256(user_id.encode()).hexdigest()
+    return f"memory-{user[:12]}-{batch[:32]}"
+
+
+def plan(
+    documents: Iterable[Mapping[str, Any]],
+    *,
+    thresholds: Thresholds,
+    owner: str = OWNER_DURABLE,
+) -> list[OrchestrationRequest]:
+    """One request per user, users and turns in feed order, each turn id once."""
+    groups: dict[str, dict[str, TurnRef]] = {}
+    for document in documents:
+        found = feed_turn(document)
+        if found is not None:
+            user_id, turn = found
+            groups.setdefault(user_id, {}).setdefault(turn.turn_id, turn)
+    requests = []
+    for user_id, by_id in groups.items():
+        turns = list(by_id.values())
+        requests.append(
+            OrchestrationRequest(
+                instance_id=instance_id_for(user_id, turns),
+                input=PipelineInput(
+                    user_id=user_id, turns=turns, thresholds=thresholds, owner=owner
+                ),
+            )
+        )
+    return requests
+
+
+class StarterClient(Protocol):
+    """What the trigger uses of ``azure.durable_functions.DurableOrchestrationClient``."""
+
+    async def get_status(self, instance_id: str) -> Any: ...
+
+    async def start_new(
+        self,
+        orchestration_function_name: str,
+        instance_id: str | None = None,
+        client_input: Any | None = None,
+    ) -> Any: ...
+
+
+async def _exists(client: StarterClient, instance_id: str) -> bool:
+    status = await client.get_status(instance_id)
+    return status is not None and getattr(status, "runtime_status", None) is not None
+
+
+async def _start(client: StarterClient, request: OrchestrationRequest) -> str | None:
+    if await _exists(client, request.instance_id):
+        logger.info("orchestration %s exists: batch already started", request.instance_id)
+        return None
+    try:
+        await client.start_new(
+            ORCHESTRATOR, request.instance_id, request.input.model_dump(mode="json")
+        )
+    except Exception:
+        if await _exists(client, request.instance_id):
+            return None  # a concurrent delivery of the same batch started it
+        raise
+    return request.instance_id
+
+
+async def start(client: StarterClient, requests: Sequence[OrchestrationRequest]) -> list[str]:
+    """Start every request whose instance does not exist yet; the ids started."""
+    started = await asyncio.gather(*(_start(client, r) for r in requests))
+    return [instance_id for instance_id in started if instance_id is not None]
+
+
+async def on_change_feed(
+    client: StarterClient,
+    documents: Iterable[Mapping[str, Any]],
+    settings: Settings | None = None,
+) -> list[str]:
+    """The trigger body: skip unless the durable app owns the pipeline, else start per user."""
+    settings = settings or Settings.from_env()
+    batch = list(documents)
+    if settings.processor_owner != OWNER_DURABLE:
+        logger.info(
+            "MEMORY_PROCESSOR_OWNER=%s: SDK clients run the pipeline; %d change(s) skipped",
+            settings.processor_owner,
+            len(batch),
+        )
+        return []
+    return await start(client, plan(batch, thresholds=settings.thresholds))
