@@ -31,6 +31,12 @@ ENV_NAMES: Final[dict[str, str]] = {
     "openai_embedding_model": "OPENAI_EMBEDDING_MODEL",
     "azure_client_id": "AZURE_CLIENT_ID",
     "processor_owner": "MEMORY_PROCESSOR_OWNER",
+    "cosmos_endpoint": "COSMOS_DB_ENDPOINT",
+    "cosmos_key": "COSMOS_DB_KEY",
+    "cosmos_database": "COSMOS_DB_DATABASE",
+    "cosmos_verify_tls": "COSMOS_DB_VERIFY_TLS",
+    "cosmos_vector_index": "COSMOS_DB_VECTOR_INDEX_TYPE",
+    "cosmos_turns_ttl": "COSMOS_DB_TURNS_TTL_SECONDS",
 }
 
 
@@ -55,6 +61,14 @@ class Settings(BaseModel):
     azure_client_id: str | None = None
     processor_owner: Literal["inprocess", "durable"] = "inprocess"
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    cosmos_endpoint: str | None = None
+    cosmos_key: str | None = None
+    cosmos_database: str = Field(
+        default="ai_memory", min_length=1, max_length=255, pattern=r"^[^/\\?#]+$"
+    )
+    cosmos_verify_tls: bool = True
+    cosmos_vector_index: Literal["quantizedFlat", "diskANN"] = "quantizedFlat"
+    cosmos_turns_ttl: int | None = Field(default=None, gt=0)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -12,5 +12,14 @@ from agent_memory.stores.sqlite.store import SqliteStore
 
 
 def build_store(settings: Settings, path: str | os.PathLike[str] | None = None) -> MemoryStore:
-    """The embedded SQLite store at ``path`` (or ``settings.store_path``)."""
+    """The store ``settings`` choose.
+
+    An explicit ``path`` opens the embedded SQLite store there; otherwise Cosmos DB when
+    ``COSMOS_DB_ENDPOINT`` is set, else SQLite at ``settings.store_path``. Nothing is
+    contacted until the store's first operation.
+    """
+    if path is None and settings.cosmos_endpoint:
+        from agent_memory._sync.cosmos_store import CosmosStore
+
+        return CosmosStore.from_settings(settings)
     return SqliteStore(path or settings.store_path)

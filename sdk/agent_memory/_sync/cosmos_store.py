@@ -1,0 +1,653 @@
+# Generated from agent_memory/_async/cosmos_store.py by scripts/unasync.py. Do not edit:
+# change the async source and run `python scripts/unasync.py`.
+"""The Azure Cosmos DB store (sync, generated).
+
+Item layout, turn sequence numbers and the usage ledger are described in
+:mod:`agent_memory.stores.cosmos.documents`; every query is built by
+:mod:`agent_memory.stores.cosmos.queries`; containers come from ``infra/containers.json``.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from azure.cosmos import ContainerProxy, CosmosClient
+from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpResponseError
+
+from agent_memory.errors import ConfigurationError, ConflictError, InvalidInputError, StoreError
+from agent_memory.models import (
+    COUNTERS_CONTAINER,
+    MEMORIES_CONTAINER,
+    SUMMARIES_CONTAINER,
+    TURNS_CONTAINER,
+    AppendResult,
+    CounterIncrement,
+    Memory,
+    MemoryType,
+    SearchHit,
+    Summary,
+    SummaryKind,
+    SupersedeReason,
+    Turn,
+    UsageRecord,
+    utcnow,
+)
+from agent_memory.settings import Settings
+from agent_memory.stores.cosmos import definitions, queries
+from agent_memory.stores.cosmos import documents as docs
+from agent_memory.stores.cosmos.charges import OperationCharge, RequestCharges
+from agent_memory.stores.cosmos.errors import (
+    CONFLICT,
+    NOT_FOUND,
+    PRECONDITION_FAILED,
+    guarded,
+    is_status,
+)
+from agent_memory.stores.cosmos.search import hits_of, merge_hits
+from agent_memory.stores.query import SearchQuery, Vector, query_terms
+from agent_memory.validation import check_identifier
+
+Clock = Callable[[], datetime]
+PartitionValue = list[str]
+
+_ATTEMPTS: Final = 5
+_NOT_SUPERSEDED: Final = "FROM c WHERE NOT IS_STRING(c.superseded_by)"
+
+
+class CosmosStore:
+    """:class:`~agent_memory.aio.MemoryStore` on Azure Cosmos DB (``azure-cosmos``).
+
+    Authenticates with ``key`` when given, else ``credential``, else
+    ``DefaultAzureCredential`` (a user-assigned identity through ``client_id``). Nothing is
+    sent until the first operation (or :meth:`connect`), which creates the database and the
+    containers of ``infra/containers.json`` if they are missing. Throttled requests (429) are
+    retried by the SDK after the ``retry-after`` the service sends.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        key: str | None = None,
+        credential: Any = None,
+        client_id: str | None = None,
+        database: str = "ai_memory",
+        dimensions: int = 1536,
+        vector_index: definitions.VectorIndexType = "quantizedFlat",
+        turns_ttl: int | None = None,
+        verify_tls: bool = True,
+        throttle_retries: int = 9,
+        throttle_wait_seconds: int = 30,
+        clock: Clock = utcnow,
+        **client_options: Any,
+    ) -> None:
+        self.endpoint = endpoint
+        self.database_name = database
+        self.dimensions = dimensions
+        self.definitions = definitions.container_definitions(
+            dimensions=dimensions, vector_index=vector_index, turns_ttl=turns_ttl
+        )
+        self.charges = RequestCharges()
+        self._key = key
+        self._credential = credential
+        self._client_id = client_id
+        self._owned_credential: Any = None
+        self._options: dict[str, Any] = {
+            "retry_throttle_total": throttle_retries,
+            "retry_throttle_backoff_max": throttle_wait_seconds,
+            **client_options,
+        }
+        if not verify_tls:
+            self._options["connection_verify"] = False
+        self._clock = clock
+        self._seq = docs.SeqClock()
+        self._client: CosmosClient | None = None
+        self._containers: dict[str, ContainerProxy] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> CosmosStore:
+        """The store ``settings`` describe (``COSMOS_DB_*``, ``EMBEDDING_DIMENSIONS``)."""
+        if not settings.cosmos_endpoint:
+            raise ConfigurationError("COSMOS_DB_ENDPOINT is not set")
+        return cls(
+            settings.cosmos_endpoint,
+            key=settings.cosmos_key,
+            client_id=settings.azure_client_id,
+            database=settings.cosmos_database,
+            dimensions=settings.embedding_dimensions,
+            vector_index=settings.cosmos_vector_index,
+            turns_ttl=settings.cosmos_turns_ttl,
+            verify_tls=settings.cosmos_verify_tls,
+            **options,
+        )
+
+    # -- connection ----------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Open the client; create the database and any missing container."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        if self._containers:
+            return
+        with self._lock:
+            if self._containers:
+                return
+            with guarded(self.charges, "connect", None):
+                client = self._client or self._open_client()
+                self._client = client
+                client.__enter__()  # type: ignore[no-untyped-call, unused-ignore]
+                database = client.create_database_if_not_exists(self.database_name)
+                opened: dict[str, ContainerProxy] = {}
+                for definition in self.definitions:
+                    container, properties = database.create_container_if_not_exists(
+                        **definitions.create_arguments(definition), return_properties=True
+                    )
+                    definitions.check_existing(definition, properties)
+                    opened[definition["id"]] = container
+            self._containers = opened
+
+    def _open_client(self) -> CosmosClient:
+        credential: Any = self._key or self._credential
+        if credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._owned_credential = DefaultAzureCredential(
+                managed_identity_client_id=self._client_id
+            )
+            credential = self._owned_credential
+        return CosmosClient(
+            self.endpoint,
+            credential,
+            raw_response_hook=self.charges.on_response,
+            **self._options,
+        )
+
+    def _container(self, name: str) -> ContainerProxy:
+        self.connect()
+        return self._containers[name]
+
+    def close(self) -> None:
+        """Close the client (and the credential it created)."""
+        self._closed = True
+        client, self._client = self._client, None
+        self._containers = {}
+        if client is not None:
+            client.close()
+        if self._owned_credential is not None:
+            self._owned_credential.close()
+            self._owned_credential = None
+
+    def __enter__(self) -> CosmosStore:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request_charges(self) -> dict[str, OperationCharge]:
+        """Requests and request units per operation since this store was created."""
+        return self.charges.totals()
+
+    # -- item helpers --------------------------------------------------------------------
+
+    def _query(
+        self,
+        container: ContainerProxy,
+        query: queries.CosmosQuery,
+        partition_key: PartitionValue,
+        **options: Any,
+    ) -> list[Any]:
+        items = container.query_items(
+            query.text, parameters=query.parameters, partition_key=partition_key, **options
+        )
+        return [item for item in items]
+
+    def _read(
+        self, container: ContainerProxy, item_id: str, partition_key: PartitionValue
+    ) -> dict[str, Any] | None:
+        try:
+            return dict(container.read_item(item_id, partition_key=partition_key))
+        except CosmosHttpResponseError as exc:
+            if is_status(exc, NOT_FOUND):
+                return None
+            raise
+
+    def _create(self, container: ContainerProxy, body: dict[str, Any]) -> bool:
+        try:
+            container.create_item(body)
+        except CosmosHttpResponseError as exc:
+            if is_status(exc, CONFLICT):
+                return False
+            raise
+        return True
+
+    def _patch(
+        self,
+        container: ContainerProxy,
+        item_id: str,
+        partition_key: PartitionValue,
+        operations: list[dict[str, Any]],
+        condition: str | None = None,
+    ) -> dict[str, Any] | None:
+        """The patched item, or None when it is missing or ``condition`` is false."""
+        try:
+            patched = container.patch_item(
+                item_id,
+                partition_key=partition_key,
+                patch_operations=operations,
+                filter_predicate=condition,
+            )
+        except CosmosHttpResponseError as exc:
+            if is_status(exc, NOT_FOUND, PRECONDITION_FAILED):
+                return None
+            raise
+        return dict(patched)
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+    # -- embedding model -----------------------------------------------------------------
+
+    def ensure_embedding_model(self, model: str, dimensions: int) -> None:
+        """Record the embedding model on first use; raise ``ConfigurationError`` on a mismatch."""
+        if dimensions != self.dimensions:
+            raise ConfigurationError(
+                f"the embedding model {model!r} produces {dimensions}-dimension vectors, but the "
+                f"Cosmos DB containers index {self.dimensions} (EMBEDDING_DIMENSIONS)"
+            )
+        with guarded(self.charges, "ensure_embedding_model", None):
+            container = self._container(COUNTERS_CONTAINER)
+            partition = docs.STORE_PARTITION
+            body = {
+                "id": docs.META_ID,
+                "user_id": partition[0],
+                "thread_id": partition[1],
+                "kind": "meta",
+                "model": model,
+                "dimensions": dimensions,
+            }
+            if self._create(container, body):
+                return
+            found = self._read(container, docs.META_ID, partition) or body
+        if (found.get("model"), found.get("dimensions")) != (model, dimensions):
+            raise ConfigurationError(
+                f"Cosmos DB database {self.database_name!r} holds vectors from embedding model "
+                f"{found.get('model')!r} ({found.get('dimensions')} dims), but this client embeds "
+                f"with {model!r} ({dimensions} dims). Use the same embedder for this database, "
+                "or point COSMOS_DB_DATABASE at a new one."
+            )
+
+    # -- turns ---------------------------------------------------------------------------
+
+    def append_turns(
+        self, user_id: str, thread_id: str, turns: Sequence[Turn], embeddings: Vector | None
+    ) -> AppendResult:
+        """Append turns (one transactional batch per 100); a turn whose id exists is kept.
+
+        Each new turn gets ``seq = max(last seq of the thread + 1, now in µs)``; the turns
+        container's unique key on ``/seq`` makes a concurrent writer's batch fail and retry.
+        """
+        check_identifier(user_id, "user_id")
+        check_identifier(thread_id, "thread_id")
+        if any(t.user_id != user_id or t.thread_id != thread_id for t in turns):
+            raise InvalidInputError("every turn must belong to the given user and thread")
+        unique: dict[str, Turn] = {}
+        vectors: dict[str, Vector | None] = {}
+        for index, turn in enumerate(turns):
+            vector = None if embeddings is None else embeddings[index]
+            docs.check_vector(vector, self.dimensions)
+            unique.setdefault(turn.id, turn)
+            vectors.setdefault(turn.id, vector)
+        if not turns:
+            return AppendResult(turns=[], created=0)
+        partition = [user_id, thread_id]
+        stored: dict[str, Turn] = {}
+        created = 0
+        with guarded(self.charges, "append_turns", user_id):
+            container = self._container(TURNS_CONTAINER)
+            for _ in range(_ATTEMPTS):
+                pending = [t for t in unique.values() if t.id not in stored]
+                found = self._query(
+                    container,
+                    queries.existing_turns(user_id, thread_id, [t.id for t in pending]),
+                    partition,
+                )
+                stored.update((d["id"], docs.turn_from_doc(d)) for d in found)
+                fresh = [t for t in pending if t.id not in stored]
+                if not fresh:
+                    break
+                last = self._query(container, queries.last_seq(user_id, thread_id), partition)
+                start = self._seq.reserve(len(fresh), after=int(last[0]) if last else 0)
+                items = [docs.turn_doc(t, start + i, vectors[t.id]) for i, t in enumerate(fresh)]
+                try:
+                    for batch in docs.batches(items):
+                        container.execute_item_batch(
+                            [("create", (item,)) for item in batch], partition_key=partition
+                        )
+                        stored.update((item["id"], docs.turn_from_doc(item)) for item in batch)
+                        created += len(batch)
+                    break
+                except CosmosBatchOperationError as exc:
+                    if not is_status(exc, CONFLICT):
+                        raise
+            else:
+                raise ConflictError(f"appending to thread {thread_id!r} kept conflicting")
+        return AppendResult(turns=[stored[t.id] for t in turns], created=created)
+
+    def list_turns(
+        self,
+        user_id: str,
+        thread_id: str,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        latest: bool = False,
+    ) -> list[Turn]:
+        """Turns of a thread with ``seq > after`` in order; ``latest`` keeps the last ``limit``."""
+        query = queries.list_turns(user_id, thread_id, after=after, limit=limit, latest=latest)
+        with guarded(self.charges, "list_turns", user_id):
+            container = self._container(TURNS_CONTAINER)
+            rows = self._query(container, query, [user_id, thread_id])
+        turns = [docs.turn_from_doc(r) for r in rows]
+        return turns[::-1] if latest else turns
+
+    def list_threads(self, user_id: str) -> list[str]:
+        """Ids of the user's threads that have turns, oldest first."""
+        with guarded(self.charges, "list_threads", user_id):
+            container = self._container(TURNS_CONTAINER)
+            rows = self._query(container, queries.thread_starts(user_id), [user_id])
+        return [r["thread_id"] for r in sorted(rows, key=lambda r: r["first_seq"])]
+
+    # -- memories ------------------------------------------------------------------------
+
+    def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
+        """Create ``memory`` unless its id exists for the user; True when created."""
+        docs.check_vector(embedding, self.dimensions)
+        body = docs.memory_doc(memory, embedding, self._now())
+        with guarded(self.charges, "create_memory", memory.user_id):
+            return self._create(self._container(MEMORIES_CONTAINER), body)
+
+    def get_memory(self, user_id: str, memory_id: str) -> Memory | None:
+        """One unexpired memory of the user (superseded or not), or None."""
+        check_identifier(user_id, "user_id")
+        if not memory_id or docs.has_forbidden(memory_id):
+            return None
+        with guarded(self.charges, "get_memory", user_id):
+            container = self._container(MEMORIES_CONTAINER)
+            found = self._read(container, memory_id, docs.user_partition(user_id))
+        if found is None or docs.expired(found, self._now()):
+            return None
+        return docs.memory_from_doc(found)
+
+    def list_memories(
+        self,
+        user_id: str,
+        *,
+        memory_types: Sequence[MemoryType] | None = None,
+        thread_id: str | None = None,
+        min_confidence: float | None = None,
+        include_superseded: bool = False,
+        limit: int | None = None,
+    ) -> list[Memory]:
+        """The user's unexpired memories, newest first."""
+        query = queries.list_memories(
+            user_id,
+            self._now().timestamp(),
+            memory_types=memory_types,
+            thread_id=thread_id,
+            min_confidence=min_confidence,
+            include_superseded=include_superseded,
+            limit=limit,
+        )
+        with guarded(self.charges, "list_memories", user_id):
+            container = self._container(MEMORIES_CONTAINER)
+            rows = self._query(container, query, docs.user_partition(user_id))
+        return [docs.memory_from_doc(r) for r in rows]
+
+    def supersede(self, user_id: str, memory_id: str, *, by: str, reason: SupersedeReason) -> bool:
+        """Mark an active memory superseded (a patch conditioned on it not being superseded)."""
+        check_identifier(user_id, "user_id")
+        if not memory_id or docs.has_forbidden(memory_id):
+            return False
+        now = docs.timestamp(self._now())
+        operations = [
+            {"op": "set", "path": "/superseded_by", "value": by},
+            {"op": "set", "path": "/supersede_reason", "value": reason},
+            {"op": "set", "path": "/superseded_at", "value": now},
+            {"op": "set", "path": "/updated_at", "value": now},
+        ]
+        with guarded(self.charges, "supersede", user_id):
+            container = self._container(MEMORIES_CONTAINER)
+            patched = self._patch(
+                container, memory_id, docs.user_partition(user_id), operations, _NOT_SUPERSEDED
+            )
+        return patched is not None
+
+    # -- search --------------------------------------------------------------------------
+
+    def search(self, user_id: str, query: SearchQuery) -> list[SearchHit]:
+        """Hybrid search in the user's partitions: Cosmos ranks, RRF fuses (see queries)."""
+        check_identifier(user_id, "user_id")
+        terms = query_terms(query.text)
+        now = self._now().timestamp()
+        ranked: list[list[SearchHit]] = []
+        sources: list[tuple[Literal["memories", "turns"], str, PartitionValue]] = [
+            ("memories", MEMORIES_CONTAINER, docs.user_partition(user_id))
+        ]
+        if query.include_turns:
+            partition = [user_id] if query.thread_id is None else [user_id, query.thread_id]
+            sources.append(("turns", TURNS_CONTAINER, partition))
+        with guarded(self.charges, "search", user_id):
+            for kind, name, partition in sources:
+                request = queries.search(kind, user_id, query, terms, now)
+                if request is None:
+                    continue
+                options = {} if request.ranking == "vector" else {"full_text_score_scope": "Local"}
+                container = self._container(name)
+                rows = self._query(container, request, partition, **options)
+                ranked.append(hits_of(kind, rows, request))
+        return merge_hits(ranked, query.top, terms)
+
+    # -- summaries -----------------------------------------------------------------------
+
+    def get_summary(
+        self, user_id: str, kind: SummaryKind, thread_id: str | None = None
+    ) -> Summary | None:
+        """The thread summary (``kind='thread'``) or user profile (``kind='user'``)."""
+        check_identifier(user_id, "user_id")
+        if kind == "thread" and thread_id is None:
+            return None
+        partition = docs.thread_partition(user_id, thread_id if kind == "thread" else None)
+        with guarded(self.charges, "get_summary", user_id):
+            container = self._container(SUMMARIES_CONTAINER)
+            found = self._read(container, docs.summary_id(kind), partition)
+        return None if found is None else docs.summary_from_doc(found)
+
+    def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
+        """Create or replace a summary."""
+        docs.check_vector(embedding, self.dimensions)
+        with guarded(self.charges, "put_summary", summary.user_id):
+            container = self._container(SUMMARIES_CONTAINER)
+            container.upsert_item(docs.summary_doc(summary, embedding))
+
+    def list_summaries(self, user_id: str, kind: SummaryKind) -> list[Summary]:
+        """Every summary of a kind for the user, most recently updated first."""
+        with guarded(self.charges, "list_summaries", user_id):
+            container = self._container(SUMMARIES_CONTAINER)
+            rows = self._query(container, queries.list_summaries(user_id, kind), [user_id])
+        return [docs.summary_from_doc(r) for r in rows]
+
+    # -- usage ledger --------------------------------------------------------------------
+
+    def record_usage(self, record: UsageRecord) -> None:
+        """Append one model call to the ledger, with the store's RU for the user since the last."""
+        body = docs.usage_doc(
+            record,
+            item_id=f"usage-{uuid.uuid4().hex}",
+            seq=self._seq.reserve(1),
+            charges=self.charges.take(record.user_id),
+        )
+        with guarded(self.charges, "record_usage", record.user_id):
+            container = self._container(COUNTERS_CONTAINER)
+            container.create_item(body)
+
+    def list_usage(self, user_id: str) -> list[UsageRecord]:
+        """The user's usage ledger, oldest first."""
+        return [docs.usage_from_doc(r) for r in self._ledger(user_id, charges=False)]
+
+    def ledgered_request_charges(self, user_id: str) -> dict[str, float]:
+        """Request units the ledger attributes to the user's store operations, per operation."""
+        totals: dict[str, float] = {}
+        for row in self._ledger(user_id, charges=True):
+            for name, value in (row.get("request_charges") or {}).items():
+                totals[name] = totals.get(name, 0.0) + float(value)
+        return totals
+
+    def _ledger(self, user_id: str, *, charges: bool) -> list[dict[str, Any]]:
+        with guarded(self.charges, "list_usage", user_id):
+            container = self._container(COUNTERS_CONTAINER)
+            query = queries.list_usage(user_id, charges=charges)
+            return self._query(container, query, docs.user_partition(user_id))
+
+    # -- counters and watermarks ---------------------------------------------------------
+
+    def increment_counter(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        thread_id: str | None = None,
+        by: int = 1,
+        owner: str | None = None,
+    ) -> CounterIncrement:
+        """Atomically add ``by`` (a patch ``incr``); return the values before and after."""
+        check_identifier(user_id, "user_id")
+        item_id = docs.counter_id(name)
+        partition = docs.thread_partition(user_id, thread_id)
+        now = docs.timestamp(self._now())
+        operations: list[dict[str, Any]] = [{"op": "incr", "path": "/total", "value": by}]
+        if owner is not None:
+            operations += [
+                {"op": "move", "from": "/last_owner", "path": "/previous_owner"},
+                {"op": "set", "path": "/last_owner", "value": owner},
+            ]
+        operations.append({"op": "set", "path": "/updated_at", "value": now})
+        with guarded(self.charges, "increment_counter", user_id):
+            container = self._container(COUNTERS_CONTAINER)
+            if by == 0 and owner is None:
+                found = self._read(container, item_id, partition) or {}
+                total = int(found.get("total", 0))
+                return CounterIncrement(
+                    before=total, after=total, previous_owner=found.get("last_owner")
+                )
+            for _ in range(_ATTEMPTS):
+                patched = self._patch(container, item_id, partition, operations)
+                if patched is not None:
+                    after = int(patched["total"])
+                    previous = patched.get("previous_owner" if owner else "last_owner")
+                    return CounterIncrement(before=after - by, after=after, previous_owner=previous)
+                body = docs.counter_doc(item_id, partition, name, by, owner, now)
+                if self._create(container, body):
+                    return CounterIncrement(before=0, after=by, previous_owner=None)
+        raise ConflictError(f"counter {name!r} of {user_id!r} kept conflicting")
+
+    def get_watermark(self, user_id: str, thread_id: str, step: str) -> int:
+        """The turn ``seq`` a step has processed up to in a thread (0 when none)."""
+        check_identifier(user_id, "user_id")
+        with guarded(self.charges, "get_watermark", user_id):
+            container = self._container(COUNTERS_CONTAINER)
+            found = self._read(container, docs.watermark_id(step), [user_id, thread_id])
+        return 0 if found is None else int(found["seq"])
+
+    def advance_watermark(self, user_id: str, thread_id: str, step: str, value: int) -> int:
+        """Move a watermark forward (a patch conditioned on ``seq < value``); return it."""
+        check_identifier(user_id, "user_id")
+        item_id = docs.watermark_id(step)
+        partition = [user_id, thread_id]
+        target = int(value)
+        now = docs.timestamp(self._now())
+        operations: list[dict[str, Any]] = [
+            {"op": "set", "path": "/seq", "value": target},
+            {"op": "set", "path": "/updated_at", "value": now},
+        ]
+        with guarded(self.charges, "advance_watermark", user_id):
+            container = self._container(COUNTERS_CONTAINER)
+            for _ in range(_ATTEMPTS):
+                condition = f"FROM c WHERE c.seq < {target}"
+                patched = self._patch(container, item_id, partition, operations, condition)
+                if patched is not None:
+                    return int(patched["seq"])
+                found = self._read(container, item_id, partition)
+                if found is not None:
+                    if int(found["seq"]) >= target:
+                        return int(found["seq"])
+                    continue
+                body = docs.watermark_doc(item_id, partition, step, target, now)
+                if self._create(container, body):
+                    return target
+        raise ConflictError(f"watermark {step!r} of {user_id!r} kept conflicting")
+
+    # -- deletion ------------------------------------------------------------------------
+
+    def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
+        """Delete every item of the user (or one thread) in every container; counts per container.
+
+        ``memories_counters`` counts counters and watermarks; the usage ledger is deleted with
+        the user but not counted (as in the embedded store).
+        """
+        check_identifier(user_id, "user_id")
+        if thread_id is not None:
+            check_identifier(thread_id, "thread_id")
+        counts: dict[str, int] = {}
+        with guarded(self.charges, "forget", user_id):
+            for name in (TURNS_CONTAINER, MEMORIES_CONTAINER, SUMMARIES_CONTAINER):
+                container = self._container(name)
+                rows = self._forget_rows(container, name, user_id, thread_id)
+                counts[name] = len(self._delete(container, user_id, rows))
+            container = self._container(COUNTERS_CONTAINER)
+            rows = self._forget_rows(container, COUNTERS_CONTAINER, user_id, thread_id)
+            deleted = self._delete(container, user_id, rows)
+            counts[COUNTERS_CONTAINER] = sum(1 for r in deleted if r.get("kind") in docs.COUNTED)
+        return counts
+
+    def _forget_rows(
+        self, container: ContainerProxy, name: str, user_id: str, thread_id: str | None
+    ) -> list[dict[str, Any]]:
+        if thread_id is None:
+            return self._query(container, queries.items_of(user_id), [user_id])
+        if name == MEMORIES_CONTAINER:
+            query = queries.memories_from_thread(user_id, thread_id)
+            return self._query(container, query, docs.user_partition(user_id))
+        query = queries.items_of(user_id, thread_id)
+        return self._query(container, query, [user_id, thread_id])
+
+    def _delete(
+        self, container: ContainerProxy, user_id: str, rows: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Delete ``rows`` (one transactional batch per partition and 100 items); the deleted."""
+        deleted: list[dict[str, Any]] = []
+        for thread, group in docs.by_partition(rows):
+            partition = [user_id, thread]
+            for batch in docs.batches(group):
+                try:
+                    container.execute_item_batch(
+                        [("delete", (row["id"],)) for row in batch], partition_key=partition
+                    )
+                    deleted.extend(batch)
+                except CosmosBatchOperationError as exc:
+                    if not is_status(exc, NOT_FOUND):
+                        raise
+                    for row in batch:
+                        try:
+                            container.delete_item(row["id"], partition_key=partition)
+                            deleted.append(row)
+                        except CosmosHttpResponseError as missing:
+                            if not is_status(missing, NOT_FOUND):
+                                raise
+        return deleted

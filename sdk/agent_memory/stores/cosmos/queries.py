@@ -1,0 +1,270 @@
+"""Every query the Cosmos store sends: fixed text, values only as parameters.
+
+Nothing a caller supplies is spliced into query text: ids, filters, search terms and vectors
+are ``@parameters``. The text only varies by which clauses a request needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import numpy as np
+
+from agent_memory.stores.cosmos.documents import (
+    KIND_USAGE,
+    MEMORY_FIELDS,
+    SUMMARY_FIELDS,
+    TURN_FIELDS,
+    USAGE_FIELDS,
+    USER_SCOPE,
+)
+from agent_memory.stores.query import TEXT_WEIGHT, VECTOR_WEIGHT, SearchQuery
+
+#: Most search terms passed to ``FullTextScore`` (the first ones of the query).
+MAX_TERMS: Final = 32
+
+Ranking = Literal["hybrid", "text", "vector"]
+
+
+@dataclass(frozen=True)
+class CosmosQuery:
+    """Query text and its parameters, as ``query_items`` takes them."""
+
+    text: str
+    values: tuple[tuple[str, Any], ...] = ()
+    ranking: Ranking | None = None
+
+    @property
+    def parameters(self) -> list[dict[str, object]]:
+        """``[{"name": "@x", "value": ...}, ...]``."""
+        return [{"name": name, "value": value} for name, value in self.values]
+
+
+def _select(fields: Iterable[str], top: bool = False) -> str:
+    columns = ", ".join(f"c.{f}" for f in fields)
+    return f"SELECT {'TOP @top ' if top else ''}{columns} FROM c"
+
+
+# -- turns ----------------------------------------------------------------------------------
+
+
+def existing_turns(user_id: str, thread_id: str, ids: Sequence[str]) -> CosmosQuery:
+    """Turns of the thread whose id is one of ``ids``."""
+    return CosmosQuery(
+        f"{_select(TURN_FIELDS)} WHERE c.user_id = @user_id AND c.thread_id = @thread_id "
+        "AND ARRAY_CONTAINS(@ids, c.id)",
+        (("@user_id", user_id), ("@thread_id", thread_id), ("@ids", list(ids))),
+    )
+
+
+def last_seq(user_id: str, thread_id: str) -> CosmosQuery:
+    """The highest ``seq`` of the thread (no row when it has no turns)."""
+    return CosmosQuery(
+        "SELECT TOP 1 VALUE c.seq FROM c WHERE c.user_id = @user_id AND c.thread_id = @thread_id "
+        "ORDER BY c.seq DESC",
+        (("@user_id", user_id), ("@thread_id", thread_id)),
+    )
+
+
+def list_turns(
+    user_id: str, thread_id: str, *, after: int, limit: int | None, latest: bool
+) -> CosmosQuery:
+    """Turns with ``seq > after`` in order (the last ``limit`` first when ``latest``)."""
+    values: list[tuple[str, Any]] = [
+        ("@user_id", user_id),
+        ("@thread_id", thread_id),
+        ("@after", after),
+    ]
+    if limit is not None:
+        values.append(("@top", limit))
+    return CosmosQuery(
+        f"{_select(TURN_FIELDS, top=limit is not None)} WHERE c.user_id = @user_id "
+        f"AND c.thread_id = @thread_id AND c.seq > @after ORDER BY c.seq "
+        f"{'DESC' if latest else 'ASC'}",
+        tuple(values),
+    )
+
+
+def thread_starts(user_id: str) -> CosmosQuery:
+    """Each thread of the user with its first ``seq``."""
+    return CosmosQuery(
+        "SELECT c.thread_id, MIN(c.seq) AS first_seq FROM c WHERE c.user_id = @user_id "
+        "GROUP BY c.thread_id",
+        (("@user_id", user_id),),
+    )
+
+
+# -- memories -------------------------------------------------------------------------------
+
+
+def _memory_filters(
+    user_id: str,
+    now: float,
+    *,
+    memory_types: Sequence[str] | None,
+    thread_id: str | None,
+    min_confidence: float | None,
+    include_superseded: bool,
+    tags: Sequence[str] | None = None,
+) -> tuple[str, list[tuple[str, Any]]]:
+    clauses = [
+        "c.user_id = @user_id",
+        "c.thread_id = @scope",
+        "(NOT IS_NUMBER(c.expires_at) OR c.expires_at > @now)",
+    ]
+    values: list[tuple[str, Any]] = [("@user_id", user_id), ("@scope", USER_SCOPE), ("@now", now)]
+    if memory_types is not None:
+        clauses.append("ARRAY_CONTAINS(@types, c.type)")
+        values.append(("@types", list(memory_types)))
+    if thread_id is not None:
+        clauses.append("c.origin_thread_id = @thread_id")
+        values.append(("@thread_id", thread_id))
+    if min_confidence is not None:
+        clauses.append("c.confidence >= @min_confidence")
+        values.append(("@min_confidence", min_confidence))
+    if not include_superseded:
+        clauses.append("NOT IS_STRING(c.superseded_by)")
+    if tags:
+        clauses.append("EXISTS(SELECT VALUE t FROM t IN c.tags WHERE ARRAY_CONTAINS(@tags, t))")
+        values.append(("@tags", list(tags)))
+    return " AND ".join(clauses), values
+
+
+def list_memories(
+    user_id: str,
+    now: float,
+    *,
+    memory_types: Sequence[str] | None = None,
+    thread_id: str | None = None,
+    min_confidence: float | None = None,
+    include_superseded: bool = False,
+    limit: int | None = None,
+) -> CosmosQuery:
+    """The user's unexpired memories, newest first."""
+    where, values = _memory_filters(
+        user_id,
+        now,
+        memory_types=memory_types,
+        thread_id=thread_id,
+        min_confidence=min_confidence,
+        include_superseded=include_superseded,
+    )
+    if limit is not None:
+        values.append(("@top", limit))
+    return CosmosQuery(
+        f"{_select(MEMORY_FIELDS, top=limit is not None)} WHERE {where} "
+        "ORDER BY c.created_at DESC, c.id DESC",
+        tuple(values),
+    )
+
+
+def memories_from_thread(user_id: str, thread_id: str) -> CosmosQuery:
+    """Id and partition of the user's memories that came from one thread."""
+    return CosmosQuery(
+        "SELECT c.id, c.thread_id FROM c WHERE c.user_id = @user_id AND c.thread_id = @scope "
+        "AND c.origin_thread_id = @thread_id",
+        (("@user_id", user_id), ("@scope", USER_SCOPE), ("@thread_id", thread_id)),
+    )
+
+
+# -- search ---------------------------------------------------------------------------------
+
+
+def search(
+    container: Literal["memories", "turns"],
+    user_id: str,
+    query: SearchQuery,
+    terms: Sequence[str],
+    now: float,
+) -> CosmosQuery | None:
+    """The ranked query for one container, or None when nothing there can match.
+
+    ``hybrid`` is ``ORDER BY RANK RRF(FullTextScore, VectorDistance, weights)``; with no
+    usable term it falls back to the vector ranking, with no vector to the text ranking.
+    Only the vector ranking can project a score (cosine similarity).
+    """
+    words = list(terms)[:MAX_TERMS] if query.mode != "vector" else []
+    vector = query.vector if query.mode != "text" else None
+    if words and vector is not None:
+        ranking: Ranking = "hybrid"
+    elif vector is not None:
+        ranking = "vector"
+    elif words:
+        ranking = "text"
+    else:
+        return None
+    if container == "memories":
+        where, values = _memory_filters(
+            user_id,
+            now,
+            memory_types=query.memory_types,
+            thread_id=query.thread_id,
+            min_confidence=query.min_confidence,
+            include_superseded=query.include_superseded,
+            tags=query.tags,
+        )
+        fields: tuple[str, ...] = MEMORY_FIELDS
+    else:
+        if query.memory_types is not None or query.min_confidence is not None or query.tags:
+            return None
+        where, values = "c.user_id = @user_id", [("@user_id", user_id)]
+        if query.thread_id is not None:
+            where += " AND c.thread_id = @thread_id"
+            values.append(("@thread_id", query.thread_id))
+        fields = TURN_FIELDS
+    values.append(("@top", query.top))
+    names = [f"@term{i}" for i in range(len(words))]
+    values.extend(zip(names, words, strict=True))
+    score_terms = f"FullTextScore(c.content, {', '.join(names)})"
+    distance = "VectorDistance(c.embedding, @vector)"
+    if vector is not None:
+        values.append(("@vector", np.asarray(vector, dtype=np.float32).astype(float).tolist()))
+    select = _select(fields, top=True)
+    if ranking == "vector":
+        text = f"{select.removesuffix(' FROM c')}, {distance} AS score FROM c WHERE {where} "
+        text += f"ORDER BY {distance}"
+    elif ranking == "text":
+        text = f"{select} WHERE {where} AND FullTextContainsAny(c.content, {', '.join(names)}) "
+        text += f"ORDER BY RANK {score_terms}"
+    else:
+        weights = f"[{TEXT_WEIGHT}, {VECTOR_WEIGHT}]"
+        text = f"{select} WHERE {where} ORDER BY RANK RRF({score_terms}, {distance}, {weights})"
+    return CosmosQuery(text, tuple(values), ranking)
+
+
+# -- summaries, ledger, deletion --------------------------------------------------------------
+
+
+def list_summaries(user_id: str, kind: str) -> CosmosQuery:
+    """The user's summaries of one kind, most recently updated first."""
+    return CosmosQuery(
+        f"{_select(SUMMARY_FIELDS)} WHERE c.user_id = @user_id AND c.kind = @kind "
+        "ORDER BY c.updated_at DESC",
+        (("@user_id", user_id), ("@kind", kind)),
+    )
+
+
+def list_usage(user_id: str, *, charges: bool = False) -> CosmosQuery:
+    """The user's ledger items, oldest first (with their request charges when asked)."""
+    fields = (*USAGE_FIELDS, "request_charges") if charges else USAGE_FIELDS
+    return CosmosQuery(
+        f"{_select(fields)} WHERE c.user_id = @user_id AND c.thread_id = @scope "
+        "AND c.kind = @kind ORDER BY c.seq ASC",
+        (("@user_id", user_id), ("@scope", USER_SCOPE), ("@kind", KIND_USAGE)),
+    )
+
+
+def items_of(user_id: str, thread_id: str | None = None) -> CosmosQuery:
+    """Id, partition and kind of every item of the user (or of one of its partitions)."""
+    if thread_id is None:
+        return CosmosQuery(
+            "SELECT c.id, c.thread_id, c.kind FROM c WHERE c.user_id = @user_id",
+            (("@user_id", user_id),),
+        )
+    return CosmosQuery(
+        "SELECT c.id, c.thread_id, c.kind FROM c WHERE c.user_id = @user_id "
+        "AND c.thread_id = @thread_id",
+        (("@user_id", user_id), ("@thread_id", thread_id)),
+    )
