@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from agent_memory import LocalEmbedder, MemoryClient, MemoryStore, SqliteStore
+from agent_memory._sync.cosmos_store import CosmosStore
+from tests.support.cosmos_server import (
+    account_options,
+    account_skip_reason,
+    cosmos_server,  # noqa: F401  (fixture)
+    drop_database,
+)
 from tests.support.openai_server import openai_server  # noqa: F401  (fixture)
 
 
@@ -57,18 +64,21 @@ def embed(embedder: LocalEmbedder) -> Embed:
 
 
 def _store_kinds() -> list[object]:
-    kinds: list[object] = ["sqlite"]
-    kinds.append(
-        pytest.param(
-            "cosmos",
-            marks=pytest.mark.skip(
-                reason="CosmosStore is not part of this build"
-                if os.environ.get("COSMOS_DB_ENDPOINT")
-                else "COSMOS_DB_ENDPOINT is not set: no Cosmos DB account to test against"
-            ),
-        )
-    )
-    return kinds
+    reason = account_skip_reason()
+    cosmos = "cosmos" if reason is None else pytest.param("cosmos", marks=pytest.mark.skip(reason))
+    return ["sqlite", cosmos]
+
+
+#: Users the contract suite writes; a Cosmos test database is cleared of them after each test.
+CONTRACT_USERS = ("alice", "bob", "carol")
+
+
+@pytest.fixture(scope="session")
+def cosmos_account(embedder: LocalEmbedder) -> Iterator[dict[str, Any]]:
+    """Store options for the Cosmos DB account under test, in a database of its own."""
+    options = account_options(embedder.dimensions)
+    yield options
+    drop_database(options)
 
 
 @pytest.fixture(params=_store_kinds())
@@ -76,9 +86,19 @@ def store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock, embedder: LocalEmbedder
 ) -> Iterator[MemoryStore]:
     """Every store implementation, ready for the contract suite."""
-    created = SqliteStore(tmp_path / "contract.db", clock=clock)
+    created: MemoryStore
+    if request.param == "cosmos":
+        options = request.getfixturevalue("cosmos_account")
+        created = CosmosStore(**options, clock=clock)
+    else:
+        created = SqliteStore(tmp_path / "contract.db", clock=clock)
     created.ensure_embedding_model(embedder.model, embedder.dimensions)
+    shared = request.param == "cosmos"  # one database per session: start and end empty
+    for user in CONTRACT_USERS if shared else ():
+        created.forget(user)
     yield created
+    for user in CONTRACT_USERS if shared else ():
+        created.forget(user)
     created.close()
 
 
