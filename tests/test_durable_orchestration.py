@@ -21,6 +21,7 @@ from tests.durable.replay import (
     TASK_SCHEDULED,
     TIMER_CREATED,
     TIMER_FIRED,
+    OrchestrationRun,
 )
 from tests.durable.rig import DurableRig, documents
 from tests.support.openai_server import FakeOpenAIServer, Fault
@@ -33,6 +34,12 @@ pytestmark = pytest.mark.filterwarnings(
 
 ONLY_EXTRACTION = {"THREAD_SUMMARY_EVERY_N": "0", "USER_SUMMARY_EVERY_N": "0", "DEDUP_EVERY_N": "0"}
 ONE_ATTEMPT_FAILS = [Fault.server_error(500, retry_after=0.01)] * 3  # the openai client retries 2x
+
+
+def replays_identically(rig: DurableRig, run: OrchestrationRun) -> bool:
+    return rig.host.replay_final(ORCHESTRATOR, run, rig.starter.started[run.instance_id]) == (
+        run.state
+    )
 
 
 @pytest.fixture
@@ -141,7 +148,7 @@ async def test_a_failed_attempt_is_retried_and_then_succeeds(
     assert run.output["failed"] == [] and run.output["done"][0]["step"] == "extract_memories"
     memories = await extraction_rig.client.get_memories("dana")
     assert [m.content for m in memories] == ["Dana is vegetarian."]
-    assert rig_replays_identically(extraction_rig, run)
+    assert replays_identically(extraction_rig, run)
 
 
 async def test_a_step_failing_every_attempt_stays_pending_for_the_next_batch(
@@ -190,7 +197,29 @@ async def test_a_redelivered_batch_starts_nothing_and_a_regrouped_one_counts_not
     assert len(extract_calls) == 2
 
 
-def rig_replays_identically(rig: DurableRig, run: Any) -> bool:
-    return rig.host.replay_final(ORCHESTRATOR, run, rig.starter.started[run.instance_id]) == (
-        run.state
-    )
+async def test_one_thread_failing_every_attempt_leaves_the_others_done(
+    openai_server: FakeOpenAIServer, db_path: Path
+) -> None:
+    def kitchen_fails(body: dict[str, Any]) -> Any:
+        if "vegetarian" in body["messages"][-1]["content"]:
+            return Fault.server_error(500, retry_after=0.01)
+        return answer(body)
+
+    rig = DurableRig(openai_server, db_path, DEDUP_EVERY_N="1", USER_SUMMARY_EVERY_N="0")
+    openai_server.script(kitchen_fails)
+    try:
+        kitchen = await rig.add("kitchen", CONVERSATION[:1])
+        garden = await rig.add("garden", CONVERSATION[2:3])
+        (run,) = await rig.deliver(documents([*kitchen, *garden]))
+        failed = {(f["step"]["step"], f["step"]["thread_id"]) for f in run.output["failed"]}
+        assert failed == {("extract_memories", "kitchen"), ("reconcile", None)}
+        assert [(s["step"], s["thread_id"]) for s in run.output["done"]] == [
+            ("extract_memories", "garden")
+        ]
+        memories = await rig.client.get_memories("dana")
+        assert [m.content for m in memories] == ["Answer Dana in bullet points."]
+        assert replays_identically(rig, run)
+        pending = {(s["step"], s["thread_id"]) for s in rig.counter()["pending"]}
+        assert pending == {("extract_memories", "kitchen"), ("reconcile", None)}
+    finally:
+        await rig.close()
