@@ -507,3 +507,19 @@ def test_reads_of_another_users_partition_name_that_user(wire: Wire) -> None:
     for request in sent:
         assert request.partition_key[0] == other
         assert {"name": "@user_id", "value": other} in request.body["parameters"]
+
+
+def test_throttling_is_retried_after_the_services_retry_after(cosmos_server: CosmosServer) -> None:
+    store = CosmosStore(
+        cosmos_server.endpoint,
+        key=cosmos_server.key,
+        database=unique_database(),
+        throttle_retries=4,
+        throttle_wait_seconds=12,
+    )
+    store.connect()
+    assert store._client is not None
+    options = store._client.client_connection.connection_policy.RetryOptions
+    assert (options.MaxRetryAttemptCount, options.MaxWaitTimeInSeconds) == (4, 12)
+    assert options.FixedRetryIntervalInMilliseconds is None  # so retry-after is honoured
+    store.close()
