@@ -137,10 +137,11 @@ class AsyncCosmosStore:
             if self._containers:
                 return
             with guarded(self.charges, "connect", None):
-                client = self._client or self._open_client()
-                self._client = client
-                await client.__aenter__()  # type: ignore[no-untyped-call, unused-ignore]
-                database = await client.create_database_if_not_exists(self.database_name)
+                if self._client is None:
+                    client = self._open_client()
+                    await client.__aenter__()  # type: ignore[no-untyped-call, unused-ignore]
+                    self._client = client
+                database = await self._client.create_database_if_not_exists(self.database_name)
                 opened: dict[str, ContainerProxy] = {}
                 for definition in self.definitions:
                     container, properties = await database.create_container_if_not_exists(

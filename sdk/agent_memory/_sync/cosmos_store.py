@@ -139,10 +139,11 @@ class CosmosStore:
             if self._containers:
                 return
             with guarded(self.charges, "connect", None):
-                client = self._client or self._open_client()
-                self._client = client
-                client.__enter__()  # type: ignore[no-untyped-call, unused-ignore]
-                database = client.create_database_if_not_exists(self.database_name)
+                if self._client is None:
+                    client = self._open_client()
+                    client.__enter__()  # type: ignore[no-untyped-call, unused-ignore]
+                    self._client = client
+                database = self._client.create_database_if_not_exists(self.database_name)
                 opened: dict[str, ContainerProxy] = {}
                 for definition in self.definitions:
                     container, properties = database.create_container_if_not_exists(
