@@ -231,3 +231,11 @@ def test_the_factory_picks_cosmos_when_an_endpoint_is_set(tmp_path: Any) -> None
     local = build_async_store(Settings(store_path=tmp_path / "other.db"))
     assert isinstance(local, AsyncSqliteStore)
     asyncio.run(local.close())
+
+
+def test_the_stores_are_importable_from_the_cosmos_package() -> None:
+    from agent_memory.stores import cosmos
+
+    assert (cosmos.CosmosStore, cosmos.AsyncCosmosStore) == (CosmosStore, AsyncCosmosStore)
+    with pytest.raises(AttributeError):
+        cosmos.Missing  # noqa: B018
