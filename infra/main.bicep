@@ -67,12 +67,12 @@ param cosmosCapacityMode string = 'serverless'
 @minValue(1000)
 param cosmosAutoscaleMaxThroughput int = 1000
 
-@description('Embedding dimensions of the vector policies and the SDK; 0 keeps the default of infra/containers.json.')
+@description('Embedding dimensions of the vector policies and the SDK; 0 keeps the default of sdk/agent_memory/stores/cosmos/containers.json.')
 @minValue(0)
 @maxValue(3072)
 param embeddingDimensions int = 0
 
-@description('Vector index type of the containers; empty keeps the default of infra/containers.json.')
+@description('Vector index type of the containers; empty keeps the default of sdk/agent_memory/stores/cosmos/containers.json.')
 @allowed([
   ''
   'quantizedFlat'
@@ -80,7 +80,7 @@ param embeddingDimensions int = 0
 ])
 param vectorIndexType string = ''
 
-@description('Default TTL of the turns container in seconds; 0 keeps the default of infra/containers.json (turns never expire).')
+@description('Default TTL of the turns container in seconds; 0 keeps the default of sdk/agent_memory/stores/cosmos/containers.json (turns never expire).')
 @minValue(0)
 param turnsTtlSeconds int = 0
 

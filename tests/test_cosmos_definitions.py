@@ -1,4 +1,4 @@
-"""Cosmos DB containers: ``infra/containers.json`` is what ``connect()`` creates, and settings."""
+"""Cosmos DB containers: ``stores/cosmos/containers.json`` is what ``connect()`` creates."""
 
 from __future__ import annotations
 
@@ -239,3 +239,15 @@ def test_the_stores_are_importable_from_the_cosmos_package() -> None:
     assert (cosmos.CosmosStore, cosmos.AsyncCosmosStore) == (CosmosStore, AsyncCosmosStore)
     with pytest.raises(AttributeError):
         cosmos.Missing  # noqa: B018
+
+
+def test_the_definitions_ship_inside_the_package() -> None:
+    """The Function app installs a wheel: the JSON must be package data, not a repo file."""
+    import tomllib
+    from importlib.resources import files
+    from pathlib import Path
+
+    assert files("agent_memory.stores.cosmos").joinpath("containers.json").is_file()
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    data = pyproject["tool"]["setuptools"]["package-data"]["agent_memory"]
+    assert "stores/cosmos/containers.json" in data

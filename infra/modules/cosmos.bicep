@@ -1,4 +1,4 @@
-metadata description = 'Cosmos DB for NoSQL: the account, its database and every container of infra/containers.json.'
+metadata description = 'Cosmos DB for NoSQL: the account, its database and every container of sdk/agent_memory/stores/cosmos/containers.json.'
 
 @description('Name of the account (globally unique).')
 param name string
@@ -46,7 +46,7 @@ param createLeaseContainer bool = false
 @description('Id of the lease container.')
 param leaseContainerName string
 
-var definitions = any(loadJsonContent('../containers.json'))
+var definitions = any(loadJsonContent('../../sdk/agent_memory/stores/cosmos/containers.json'))
 var defaults = definitions.parameters
 var databaseName = definitions.database
 var dimensions = embeddingDimensions > 0 ? embeddingDimensions : defaults.embeddingDimensions

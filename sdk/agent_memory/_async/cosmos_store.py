@@ -2,7 +2,8 @@
 
 Item layout, turn sequence numbers and the usage ledger are described in
 :mod:`agent_memory.stores.cosmos.documents`; every query is built by
-:mod:`agent_memory.stores.cosmos.queries`; containers come from ``infra/containers.json``.
+:mod:`agent_memory.stores.cosmos.queries`; containers come from ``containers.json`` (package
+data of :mod:`agent_memory.stores.cosmos`).
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ class AsyncCosmosStore:
     Authenticates with ``key`` when given, else ``credential``, else
     ``DefaultAzureCredential`` (a user-assigned identity through ``client_id``). Nothing is
     sent until the first operation (or :meth:`connect`), which creates the database and the
-    containers of ``infra/containers.json`` if they are missing. Throttled requests (429) are
-    retried by the SDK after the ``retry-after`` the service sends.
+    containers of ``stores/cosmos/containers.json`` if they are missing. Throttled requests
+    (429) are retried by the SDK after the ``retry-after`` the service sends.
     """
 
     def __init__(

@@ -1,4 +1,5 @@
-"""Container definitions: ``infra/containers.json``, the one file the SDK and Bicep both read.
+"""Container definitions: ``containers.json`` beside this module, the one file the SDK and
+Bicep both read.
 
 Deployments override three values of it: the vector dimensions and index type (in every
 container that has a vector policy) and the turns container's default TTL.
@@ -20,8 +21,9 @@ from agent_memory.models import TURNS_CONTAINER
 
 VectorIndexType = Literal["quantizedFlat", "diskANN"]
 
-#: Where the definitions live: ``infra/containers.json`` at the repository (Function app) root.
-DEFINITIONS_FILE: Final = Path(__file__).resolve().parents[4] / "infra" / "containers.json"
+#: Where the definitions live: package data beside this module, so an installed wheel (the
+#: Function app's) has them too; ``infra/modules/cosmos.bicep`` loads the same file.
+DEFINITIONS_FILE: Final = Path(__file__).resolve().with_name("containers.json")
 
 
 @lru_cache(maxsize=4)
