@@ -36,29 +36,18 @@ EXTRACTIONS_COUNTER = "extractions"
 
 
 class AsyncInProcessProcessor:
-    """Runs the pipeline inside the SDK; with ``owner='durable'`` it stands aside."""
+    """Runs the pipeline inside the SDK (``MEMORY_PROCESSOR_OWNER`` unset or ``inprocess``)."""
 
     def __init__(
-        self,
-        store: AsyncMemoryStore,
-        ai: AsyncModelClient | None,
-        thresholds: Thresholds,
-        *,
-        owner: str = OWNER_INPROCESS,
+        self, store: AsyncMemoryStore, ai: AsyncModelClient | None, thresholds: Thresholds
     ) -> None:
         self.store = store
         self.ai = ai
         self.thresholds = thresholds
-        self.owner = owner
         self.status = PipelineStatus()
         self._runner = AsyncBackgroundRunner()
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._warned: set[str] = set()
-
-    @property
-    def enabled(self) -> bool:
-        """True when this process owns the pipeline and a model is configured."""
-        return self.owner == OWNER_INPROCESS and self.ai is not None
 
     def _warn_once(self, key: str, message: str, *args: object) -> None:
         if key not in self._warned:
@@ -67,13 +56,6 @@ class AsyncInProcessProcessor:
 
     async def on_turns_added(self, user_id: str, thread_id: str, count: int) -> None:
         """Count ``count`` new turns; run (or start) whatever steps they make due."""
-        if self.owner != OWNER_INPROCESS:
-            self._warn_once(
-                "owner",
-                "MEMORY_PROCESSOR_OWNER=%s: the SDK does not run the pipeline here",
-                self.owner,
-            )
-            return
         if count <= 0 or self.ai is None:
             return
         thread = await self.store.increment_counter(
