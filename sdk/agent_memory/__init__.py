@@ -32,10 +32,21 @@ from agent_memory.stores.sqlite import SqliteStore
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """``CosmosStore`` loads ``azure.cosmos`` only when asked for."""
+    if name == "CosmosStore":
+        from agent_memory._sync.cosmos_store import CosmosStore
+
+        return CosmosStore
+    raise AttributeError(f"module 'agent_memory' has no attribute {name!r}")
+
+
 __all__ = [
     "AgentMemoryError",
     "ConfigurationError",
     "ConflictError",
+    "CosmosStore",
     "Embedder",
     "InvalidInputError",
     "LocalEmbedder",

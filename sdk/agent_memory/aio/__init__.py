@@ -13,13 +13,25 @@ OpenAIEmbedder = AsyncOpenAIEmbedder
 LocalEmbedder = AsyncLocalEmbedder
 SqliteStore = AsyncSqliteStore
 
+
+def __getattr__(name: str) -> object:
+    """``CosmosStore`` (async) loads ``azure.cosmos.aio`` only when asked for."""
+    if name in ("CosmosStore", "AsyncCosmosStore"):
+        from agent_memory._async.cosmos_store import AsyncCosmosStore
+
+        return AsyncCosmosStore
+    raise AttributeError(f"module 'agent_memory.aio' has no attribute {name!r}")
+
+
 __all__ = [
+    "AsyncCosmosStore",
     "AsyncEmbedder",
     "AsyncLocalEmbedder",
     "AsyncMemoryClient",
     "AsyncMemoryStore",
     "AsyncOpenAIEmbedder",
     "AsyncSqliteStore",
+    "CosmosStore",
     "Embedder",
     "LocalEmbedder",
     "MemoryClient",
