@@ -77,6 +77,7 @@ def test_aio_exports_mirror_the_sync_exports() -> None:
         "MemoryClient",
         "MemoryStore",
         "SqliteStore",
+        "CosmosStore",
         "Embedder",
         "OpenAIEmbedder",
         "LocalEmbedder",
