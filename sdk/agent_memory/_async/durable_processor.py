@@ -11,46 +11,22 @@ from __future__ import annotations
 
 import logging
 
-from agent_memory._async import activities
+from agent_memory._async.backlog import backlog_error, extraction_backlog
 from agent_memory._async.model import AsyncModelClient
+from agent_memory._async.processor import reconcile_now
 from agent_memory._async.store import AsyncMemoryStore
 from agent_memory.durable.polling import AsyncClock
-from agent_memory.errors import ConfigurationError
 from agent_memory.pipeline.due import Thresholds
-from agent_memory.pipeline.requests import ReconcileRequest, ReconcileResult
-from agent_memory.pipeline.status import OWNER_DURABLE, PipelineStatus, ProcessReport
+from agent_memory.pipeline.requests import ReconcileResult
+from agent_memory.pipeline.status import PipelineStatus, ProcessReport, WarnOnce
 
 logger = logging.getLogger("agent_memory.pipeline")
 
 MAX_POLL_INTERVAL = 2.0
 
 
-async def extraction_backlog(
-    store: AsyncMemoryStore, user_id: str, thread_id: str
-) -> tuple[int, int]:
-    """The thread's extraction watermark and the ``seq`` of its latest turn (0 when none)."""
-    latest = await store.list_turns(user_id, thread_id, limit=1, latest=True)
-    watermark = await store.get_watermark(user_id, thread_id, activities.EXTRACT_STEP)
-    return watermark, (latest[-1].seq or 0) if latest else 0
-
-
-async def backlog_error(
-    store: AsyncMemoryStore, user_id: str, thread_id: str, timeout: float, hint: str
-) -> TimeoutError:
-    """A ``TimeoutError`` that names the thread, what is still pending and what to check."""
-    watermark, latest = await extraction_backlog(store, user_id, thread_id)
-    pending = len(await store.list_turns(user_id, thread_id, after=watermark))
-    return TimeoutError(
-        f"thread {thread_id!r} of user {user_id!r}: {pending} turn(s) still pending extraction "
-        f"after {timeout:g} s (extraction watermark {watermark}, latest turn {latest}). {hint}"
-    )
-
-
 class AsyncDurableFunctionProcessor:
     """Marks that the Durable Functions app owns the pipeline; ``process_*`` run nothing here."""
-
-    owner = OWNER_DURABLE
-    enabled = False
 
     def __init__(
         self,
@@ -67,12 +43,7 @@ class AsyncDurableFunctionProcessor:
         self.status = PipelineStatus()
         self._poll_interval = poll_interval
         self._clock = clock or AsyncClock()
-        self._warned: set[str] = set()
-
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            logger.warning(message)
+        self._warn_once = WarnOnce(logger)
 
     async def on_turns_added(self, user_id: str, thread_id: str, count: int) -> None:
         """Nothing to do: the change feed brings the turns to the Function app."""
@@ -118,15 +89,7 @@ class AsyncDurableFunctionProcessor:
 
     async def reconcile(self, user_id: str, n: int | None = None) -> ReconcileResult:
         """Run reconcile now, here (an explicit request, not a pipeline step)."""
-        if self.ai is None:
-            raise ConfigurationError(
-                "no model is configured: set AI_FOUNDRY_ENDPOINT (Azure OpenAI / AI Foundry) "
-                "or OPENAI_API_KEY / OPENAI_BASE_URL to reconcile"
-            )
-        pool = n if n is not None else self.thresholds.dedup_pool_size
-        return await activities.reconcile(
-            self.store, self.ai, ReconcileRequest(user_id=user_id, n=pool)
-        )
+        return await reconcile_now(self.store, self.ai, self.thresholds, user_id, n)
 
     async def drain(self) -> None:
         """Nothing runs in the background here."""

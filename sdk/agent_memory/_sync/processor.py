@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from agent_memory._sync import activities
-from agent_memory._sync.durable_processor import backlog_error, extraction_backlog
+from agent_memory._sync.backlog import backlog_error, extraction_backlog
 from agent_memory._sync.model import ModelClient
 from agent_memory._sync.store import MemoryStore
 from agent_memory.errors import ConfigurationError
@@ -29,6 +29,7 @@ from agent_memory.pipeline.status import (
     OWNER_INPROCESS,
     PipelineStatus,
     ProcessReport,
+    WarnOnce,
 )
 
 logger = logging.getLogger("agent_memory.pipeline")
@@ -47,12 +48,7 @@ class InProcessProcessor:
         self.status = PipelineStatus()
         self._runner = BackgroundRunner()
         self._locks: dict[tuple[str, str], threading.Lock] = {}
-        self._warned: set[str] = set()
-
-    def _warn_once(self, key: str, message: str, *args: object) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            logger.warning(message, *args)
+        self._warn_once = WarnOnce(logger)
 
     def on_turns_added(self, user_id: str, thread_id: str, count: int) -> None:
         """Count ``count`` new turns; run (or start) whatever steps they make due."""
@@ -114,12 +110,7 @@ class InProcessProcessor:
         return True
 
     def _model(self) -> ModelClient:
-        if self.ai is None:
-            raise ConfigurationError(
-                "no model is configured: set AI_FOUNDRY_ENDPOINT (Azure OpenAI / AI Foundry) "
-                "or OPENAI_API_KEY / OPENAI_BASE_URL to run the pipeline"
-            )
-        return self.ai
+        return require_model(self.ai, "to run the pipeline")
 
     def _lock(self, user_id: str, thread_id: str) -> threading.Lock:
         return self._locks.setdefault((user_id, thread_id), threading.Lock())
@@ -141,10 +132,7 @@ class InProcessProcessor:
 
     def reconcile(self, user_id: str, n: int | None = None) -> ReconcileResult:
         """Run reconcile now over the ``n`` most recent facts (default: the pool size)."""
-        pool = n if n is not None else self.thresholds.dedup_pool_size
-        return activities.reconcile(
-            self.store, self._model(), ReconcileRequest(user_id=user_id, n=pool)
-        )
+        return reconcile_now(self.store, self.ai, self.thresholds, user_id, n)
 
     def process_now(self, user_id: str, thread_id: str | None = None) -> ProcessReport:
         """Run every step over all pending work of the user (or one thread), thresholds aside."""
@@ -175,3 +163,27 @@ class InProcessProcessor:
     def drain(self) -> None:
         """Wait for background steps (async clients); a no-op for sync clients."""
         self._runner.drain()
+
+
+def require_model(ai: ModelClient | None, purpose: str) -> ModelClient:
+    """``ai``, or a ``ConfigurationError`` naming the variables that configure a model."""
+    if ai is None:
+        raise ConfigurationError(
+            "no model is configured: set AI_FOUNDRY_ENDPOINT (Azure OpenAI / AI Foundry) "
+            f"or OPENAI_API_KEY / OPENAI_BASE_URL {purpose}"
+        )
+    return ai
+
+
+def reconcile_now(
+    store: MemoryStore,
+    ai: ModelClient | None,
+    thresholds: Thresholds,
+    user_id: str,
+    n: int | None = None,
+) -> ReconcileResult:
+    """Reconcile the ``n`` most recent facts now (default: the configured pool size)."""
+    pool = n if n is not None else thresholds.dedup_pool_size
+    return activities.reconcile(
+        store, require_model(ai, "to reconcile"), ReconcileRequest(user_id=user_id, n=pool)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime
 
@@ -31,6 +32,19 @@ class ProcessReport(BaseModel):
     thread_summaries: dict[str, SummaryResult] = Field(default_factory=dict)
     reconciled: ReconcileResult | None = None
     user_summary: SummaryResult | None = None
+
+
+class WarnOnce:
+    """Logs each keyed warning the first time only."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._seen: set[str] = set()
+
+    def __call__(self, key: str, message: str, *args: object) -> None:
+        if key not in self._seen:
+            self._seen.add(key)
+            self._logger.warning(message, *args)
 
 
 class PipelineStatus:
