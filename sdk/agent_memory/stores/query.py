@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -48,12 +48,11 @@ class SearchQuery:
     include_turns: bool = False
     include_superseded: bool = False
     mode: SearchMode = "hybrid"
-    candidates: int = field(default=0)
 
     @property
     def pool(self) -> int:
         """How many candidates each ranker contributes before fusion."""
-        return self.candidates or max(50, self.top * 5)
+        return max(50, self.top * 5)
 
 
 def query_terms(text: str) -> list[str]:

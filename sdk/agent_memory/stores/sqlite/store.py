@@ -149,15 +149,6 @@ class SqliteStore:
             raise
         db.execute("COMMIT")
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        db = self._connect()
-        db.execute("BEGIN")
-        try:
-            yield db
-        finally:
-            db.execute("COMMIT")
-
     def _init_schema(self) -> None:
         db = self._connect()
         db.executescript(DDL)
