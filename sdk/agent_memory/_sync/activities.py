@@ -13,7 +13,7 @@ import logging
 
 from agent_memory._sync.model import ModelClient
 from agent_memory._sync.store import MemoryStore
-from agent_memory.models import Memory, Summary, utcnow
+from agent_memory.models import Memory, Summary, SupersedeReason, utcnow
 from agent_memory.pipeline.batching import pack_turns
 from agent_memory.pipeline.requests import (
     UNCLASSIFIED_TAG,
@@ -24,6 +24,7 @@ from agent_memory.pipeline.requests import (
     ThreadRequest,
     UserRequest,
 )
+from agent_memory.pipeline.supersede_plan import plan_supersedes
 from agent_memory.prompts import extraction, summaries
 from agent_memory.prompts import reconcile as reconcile_prompt
 
@@ -109,17 +110,28 @@ def reconcile(store: MemoryStore, ai: ModelClient, request: ReconcileRequest) ->
         ),
         output=reconcile_prompt.ReconcileOutput,
     )
-    pairs = [(d, g.keep, "duplicate") for g in output.duplicate_groups for d in g.duplicates]
-    pairs += [(c.older, c.newer, "contradict") for c in output.contradictions]
-    for loser_sid, winner_sid, reason in pairs:
-        loser, winner = by_short.get(loser_sid), by_short.get(winner_sid)
-        if loser is None or winner is None or loser.id == winner.id:
-            result.ignored_ids += 1
+    proposals: list[tuple[str, str, SupersedeReason]] = [
+        (d, g.keep, "duplicate") for g in output.duplicate_groups for d in g.duplicates
+    ]
+    proposals += [(c.older, c.newer, "contradict") for c in output.contradictions]
+    plan = plan_supersedes(proposals, by_short)
+    result.ignored_ids, result.conflicting = plan.unknown, plan.conflicting
+    for loser_sid, winner_sid, reason in plan.supersedes:
+        loser, winner = by_short[loser_sid], by_short[winner_sid]
+        current = store.get_memory(request.user_id, winner.id)
+        if current is None or not current.active:  # superseded or gone since it was listed
+            result.conflicting += 1
             continue
-        if store.supersede(request.user_id, loser.id, by=winner.id, reason=reason):  # type: ignore[arg-type]
+        if store.supersede(request.user_id, loser.id, by=winner.id, reason=reason):
             result.superseded.append(loser.id)
     if result.ignored_ids:
         logger.warning("%s: ignored %d ids the model invented", RECONCILE_STEP, result.ignored_ids)
+    if result.conflicting:
+        logger.warning(
+            "%s: dropped %d proposals that would supersede a winner or close a cycle",
+            RECONCILE_STEP,
+            result.conflicting,
+        )
     return result
 
 

@@ -51,6 +51,9 @@ class ReconcileResult(_Message):
     considered: int = 0
     superseded: list[str] = Field(default_factory=list)
     ignored_ids: int = 0
+    conflicting: int = Field(
+        default=0, description="Proposals dropped to keep one active member per group."
+    )
 
 
 class SummaryResult(_Message):
