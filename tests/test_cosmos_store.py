@@ -296,6 +296,31 @@ def test_expired_memories_are_hidden_before_cosmos_purges_them(
     assert [m.id for m in wire.store.list_memories(wire.user)] == [lasting.id]
 
 
+def test_a_reasserted_memory_replaces_its_superseded_or_expired_item_if_unchanged(
+    wire: Wire, clock: FakeClock
+) -> None:
+    paris, berlin = memory(wire, "Alice lives in Paris."), memory(wire, "Alice lives in Berlin.")
+    for m in (paris, berlin):
+        wire.store.create_memory(m, vectors(1)[0])
+    assert wire.store.supersede(wire.user, paris.id, by=berlin.id, reason="contradict")
+    clock.advance(days=1)
+    again = memory(wire, "alice lives in paris", confidence=0.7)
+    mark = wire.log.mark()
+    assert wire.store.create_memory(again, vectors(1)[0]) is True
+    (replace,) = [r for r in wire.log.since(mark) if r.method == "PUT"]
+    assert replace.headers.get("if-match")  # conditioned on the item read
+    assert wire.store.get_memory(wire.user, paris.id) == again
+    assert {m.id for m in wire.store.list_memories(wire.user)} == {paris.id, berlin.id}
+    assert wire.store.create_memory(again, None) is False
+
+    short = memory(wire, "Alice is in a meeting.", ttl=60)
+    wire.store.create_memory(short, None)
+    clock.advance(seconds=61)
+    fresh = memory(wire, "Alice is in a meeting.", ttl=60)
+    assert wire.store.create_memory(fresh, None) is True
+    assert wire.store.get_memory(wire.user, short.id) == fresh
+
+
 # -- summaries, counters, watermarks, ledger -------------------------------------------------
 
 

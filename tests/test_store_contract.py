@@ -107,6 +107,33 @@ def test_create_memory_only_if_absent(store: MemoryStore, embed: Embed, clock: F
     assert len(store.list_memories("alice")) == 1
 
 
+def test_a_reasserted_memory_is_active_again(
+    store: MemoryStore, embed: Embed, clock: FakeClock
+) -> None:
+    paris = memory("alice", "t1", "Alice lives in Paris.", clock)
+    berlin = memory("alice", "t1", "Alice lives in Berlin.", clock)
+    put(store, embed, paris)
+    put(store, embed, berlin)
+    assert store.supersede("alice", paris.id, by=berlin.id, reason="contradict")
+    clock.advance(days=30)
+    again = memory("alice", "t2", "alice lives in paris", clock, confidence=0.8)
+    assert again.id == paris.id
+    assert put(store, embed, again) is True
+    assert store.get_memory("alice", paris.id) == again  # stored as given, not superseded
+    assert {m.id for m in store.list_memories("alice")} == {paris.id, berlin.id}
+    assert paris.id in {h.id for h in store.search("alice", query("Paris", embed, mode="text"))}
+    assert put(store, embed, again) is False  # an active one is not written twice
+
+    episode = memory("alice", "t1", "Alice missed her train.", clock, type="episodic", ttl=60)
+    put(store, embed, episode)
+    clock.advance(seconds=61)  # expired; not purged yet
+    assert store.get_memory("alice", episode.id) is None
+    fresh = memory("alice", "t1", "Alice missed her train.", clock, type="episodic", ttl=60)
+    assert put(store, embed, fresh) is True
+    assert store.get_memory("alice", episode.id) == fresh
+    assert episode.id in {m.id for m in store.list_memories("alice")}
+
+
 def test_list_memories_filters_and_order(
     store: MemoryStore, embed: Embed, clock: FakeClock
 ) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy, CosmosClient
 from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpResponseError
 
@@ -369,11 +370,45 @@ class CosmosStore:
     # -- memories ------------------------------------------------------------------------
 
     def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
-        """Create ``memory`` unless its id exists for the user; True when created."""
+        """Create ``memory`` unless an active one with its id exists; True when written.
+
+        A superseded or expired (not yet purged) item with the same id is replaced, on the
+        condition that it is unchanged since it was read (``If-Match`` on its ETag).
+        """
         docs.check_vector(embedding, self.dimensions)
-        body = docs.memory_doc(memory, embedding, self._now())
+        now = self._now()
+        body = docs.memory_doc(memory, embedding, now)
+        partition = docs.user_partition(memory.user_id)
         with guarded(self.charges, "create_memory", memory.user_id):
-            return self._create(self._container(MEMORIES_CONTAINER), body)
+            container = self._container(MEMORIES_CONTAINER)
+            for _ in range(_ATTEMPTS):
+                if self._create(container, body):
+                    return True
+                found = self._read(container, memory.id, partition)
+                if found is None:
+                    continue  # purged since the create was refused
+                if not docs.expired(found, now) and not isinstance(found.get("superseded_by"), str):
+                    return False
+                if self._replace_unchanged(container, found, body):
+                    return True
+        raise ConflictError(f"memory {memory.id!r} of {memory.user_id!r} kept conflicting")
+
+    def _replace_unchanged(
+        self, container: ContainerProxy, found: dict[str, Any], body: dict[str, Any]
+    ) -> bool:
+        """Replace ``found`` by ``body`` unless it changed since read; False when it did."""
+        try:
+            container.replace_item(
+                found["id"],
+                body,
+                etag=found["_etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except CosmosHttpResponseError as exc:
+            if is_status(exc, NOT_FOUND, PRECONDITION_FAILED):
+                return False
+            raise
+        return True
 
     def get_memory(self, user_id: str, memory_id: str) -> Memory | None:
         """One unexpired memory of the user (superseded or not), or None."""

@@ -53,7 +53,11 @@ class MemoryStore(Protocol):
         ...
 
     def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
-        """Create ``memory`` unless its id exists for the user; True when created."""
+        """Create ``memory`` unless an active one with its id exists; True when written.
+
+        A superseded or expired (not yet purged) memory with the same id is replaced by
+        ``memory``, so a re-asserted memory is active again.
+        """
         ...
 
     def get_memory(self, user_id: str, memory_id: str) -> Memory | None:

@@ -304,37 +304,55 @@ class SqliteStore:
     # -- memories ------------------------------------------------------------------------
 
     def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
-        """Create ``memory`` unless its id exists for the user; True when created."""
+        """Create ``memory`` unless an active one with its id exists; True when written.
+
+        A memory with the same id that is superseded, or expired but not yet purged, is
+        replaced by ``memory`` (reactivated): saying a thing again makes it true again.
+        """
         blob = _blob(embedding, self._dims)
         now = self._now()
         expires = None if memory.ttl is None else now.timestamp() + memory.ttl
+        values = (
+            memory.thread_id,
+            memory.type,
+            memory.confidence,
+            _iso(memory.created_at),
+            expires,
+            memory.superseded_by,
+            memory.model_dump_json(),
+            blob,
+        )
+        scope = f"{_scope_token('u', memory.user_id)} {_scope_token('t', memory.thread_id)}"
         with self._write() as db:
-            cur = db.execute(
-                "INSERT INTO memories (id, user_id, thread_id, type, confidence, created_at, "
-                "expires_at, superseded_by, doc, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (user_id, id) DO NOTHING",
-                (
-                    memory.id,
-                    memory.user_id,
-                    memory.thread_id,
-                    memory.type,
-                    memory.confidence,
-                    _iso(memory.created_at),
-                    expires,
-                    memory.superseded_by,
-                    memory.model_dump_json(),
-                    blob,
-                ),
-            )
-            created = cur.rowcount == 1
-            if created:
-                scope = f"{_scope_token('u', memory.user_id)} {_scope_token('t', memory.thread_id)}"
+            old = db.execute(
+                f"SELECT seq, superseded_by IS NULL AND {_ACTIVE_NOW} FROM memories "
+                "WHERE user_id = ? AND id = ?",
+                (now.timestamp(), memory.user_id, memory.id),
+            ).fetchone()
+            if old is not None and old[1]:
+                return False
+            if old is None:
+                seq = db.execute(
+                    "INSERT INTO memories (thread_id, type, confidence, created_at, expires_at, "
+                    "superseded_by, doc, embedding, id, user_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, memory.id, memory.user_id),
+                ).lastrowid
+            else:
+                seq = int(old[0])
                 db.execute(
-                    "INSERT INTO memories_fts (rowid, scope, content) VALUES (?, ?, ?)",
-                    (cur.lastrowid, scope, memory.content),
+                    "UPDATE memories SET thread_id = ?, type = ?, confidence = ?, created_at = ?, "
+                    "expires_at = ?, superseded_by = ?, doc = ?, embedding = ? WHERE seq = ?",
+                    (*values, seq),
                 )
+                db.execute("DELETE FROM memories_fts WHERE rowid = ?", (seq,))
+                self._bump(db, memory.user_id)
+            db.execute(
+                "INSERT INTO memories_fts (rowid, scope, content) VALUES (?, ?, ?)",
+                (seq, scope, memory.content),
+            )
         self._maybe_purge()
-        return created
+        return True
 
     def get_memory(self, user_id: str, memory_id: str) -> Memory | None:
         """One unexpired memory of the user (superseded or not), or None."""
