@@ -18,7 +18,13 @@ from agent_memory.models import (
     utcnow,
 )
 from agent_memory.stores.query import SearchQuery
-from agent_memory.validation import check_content, check_identifier
+from agent_memory.validation import (
+    MAX_COUNT,
+    MAX_ID_LENGTH,
+    check_content,
+    check_identifier,
+    check_unicode,
+)
 
 MAX_TOP: Final = 1000
 MAX_TURNS_PER_CALL: Final = 1000
@@ -107,15 +113,43 @@ def check_confidence(value: Any, name: str = "min_confidence") -> float | None:
     return float(value)
 
 
-def check_limit(value: Any, name: str = "limit", *, maximum: int | None = None) -> int | None:
-    """``None`` or a positive int (at most ``maximum``)."""
+def check_limit(
+    value: Any, name: str = "limit", *, maximum: int = MAX_COUNT, minimum: int = 1
+) -> int | None:
+    """``None`` or an int from ``minimum`` (default 1) to ``maximum`` (default 2**31 - 1)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInputError(f"{name} must be a positive integer; got {value!r}")
-    if maximum is not None and value > maximum:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidInputError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    if value > maximum:
         raise InvalidInputError(f"{name} must be at most {maximum}; got {value}")
+    return int(value)
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """``value`` if it is True or False."""
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be True or False; got {value!r}")
     return value
+
+
+def check_memory_id(value: Any, name: str = "memory_id") -> str:
+    """A memory id as the SDK hands them out: a non-empty string of valid Unicode."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be a string, got {type(value).__name__}")
+    check_unicode(value, name)
+    if not value.strip() or len(value) > MAX_ID_LENGTH:
+        raise InvalidInputError(f"{name} must be 1 to {MAX_ID_LENGTH} characters")
+    return value
+
+
+def check_turn_ids(value: Any, name: str = "source_turn_ids") -> list[str]:
+    """``None`` (no ids) or a list of turn ids; a single string is refused, not split."""
+    if value is None:
+        return []
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
+        raise InvalidInputError(f"{name} must be a list of turn ids; got {type(value).__name__}")
+    return [check_identifier(item, f"{name}[{i}]") for i, item in enumerate(value)]
 
 
 def check_tags(tags: Any) -> tuple[str, ...] | None:
@@ -127,6 +161,7 @@ def check_tags(tags: Any) -> tuple[str, ...] | None:
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
             raise InvalidInputError(f"tags: {tag!r} is not a non-empty string")
+        check_unicode(tag, "tags")
     return tuple(tags)
 
 
@@ -154,12 +189,8 @@ def build_search(
     check_content(query, "query", max_chars=max_chars)
     if mode not in _MODES:
         raise InvalidInputError(f"mode must be one of {', '.join(_MODES)}; got {mode!r}")
-    for flag, name in (
-        (include_turns, "include_turns"),
-        (include_superseded, "include_superseded"),
-    ):
-        if not isinstance(flag, bool):
-            raise InvalidInputError(f"{name} must be True or False")
+    check_flag(include_turns, "include_turns")
+    check_flag(include_superseded, "include_superseded")
     return SearchQuery(
         text=query,
         vector=None,

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from agent_memory.errors import InvalidInputError
-from agent_memory.validation import check_content, check_identifier
+from agent_memory.validation import check_content, check_identifier, check_metadata, check_text
 
 MemoryType = Literal["fact", "procedural", "episodic"]
 MEMORY_TYPES: Final[tuple[MemoryType, ...]] = ("fact", "procedural", "episodic")
@@ -47,13 +47,18 @@ def utcnow() -> datetime:
 
 
 def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range once converted to UTC") from None
 
 
 UserId = Annotated[StrictStr, AfterValidator(lambda v: check_identifier(v, "user_id"))]
 ThreadId = Annotated[StrictStr, AfterValidator(lambda v: check_identifier(v, "thread_id"))]
 TurnId = Annotated[StrictStr, AfterValidator(lambda v: check_identifier(v, "turn id"))]
 Content = Annotated[StrictStr, AfterValidator(lambda v: check_content(v))]
+Text = Annotated[StrictStr, AfterValidator(lambda v: check_text(v, "text"))]
+Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
@@ -84,7 +89,7 @@ class TurnInput(_Model):
 
     role: Role
     content: Content
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     created_at: UtcDatetime | None = None
     id: TurnId | None = None
 
@@ -97,7 +102,7 @@ class Turn(_Model):
     thread_id: ThreadId
     role: Role
     content: Content
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     created_at: UtcDatetime
     seq: int | None = Field(default=None, description="Store-assigned order within the store.")
 
@@ -119,8 +124,8 @@ class Memory(_Model):
     content: Content
     confidence: Confidence = 1.0
     content_hash: str
-    tags: list[StrictStr] = Field(default_factory=list)
-    source_turn_ids: list[StrictStr] = Field(default_factory=list)
+    tags: list[Text] = Field(default_factory=list)
+    source_turn_ids: list[Text] = Field(default_factory=list)
     prompt_version: str | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime
@@ -128,9 +133,9 @@ class Memory(_Model):
     superseded_by: str | None = None
     supersede_reason: SupersedeReason | None = None
     superseded_at: UtcDatetime | None = None
-    situation: str | None = None
-    action: str | None = None
-    outcome: str | None = None
+    situation: Text | None = None
+    action: Text | None = None
+    outcome: Text | None = None
 
     @property
     def active(self) -> bool:
@@ -188,7 +193,7 @@ class Summary(_Model):
     user_id: UserId
     thread_id: ThreadId | None = None
     kind: SummaryKind
-    content: StrictStr
+    content: Text
     fields: dict[str, Any] = Field(default_factory=dict)
     covers_up_to: int = Field(default=0, ge=0, description="Turn watermark the summary covers.")
     prompt_version: str | None = None

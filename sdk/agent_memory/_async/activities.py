@@ -25,6 +25,7 @@ from agent_memory.pipeline.requests import (
 from agent_memory.pipeline.supersede_plan import plan_supersedes
 from agent_memory.prompts import extraction, summaries
 from agent_memory.prompts import reconcile as reconcile_prompt
+from agent_memory.validation import is_blank
 
 logger = logging.getLogger("agent_memory.pipeline")
 
@@ -56,7 +57,7 @@ async def extract_memories(
         batch_ids = {t.id for t in batch}
         memories: list[Memory] = []
         for item in output.items:
-            if not item.content.strip():
+            if is_blank(item.content):
                 continue
             sources = [i for i in item.source_turn_ids if i in batch_ids]
             result.unknown_turn_ids += len(item.source_turn_ids) - len(sources)

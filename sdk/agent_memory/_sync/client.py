@@ -22,10 +22,13 @@ from agent_memory.inputs import (
     build_search,
     build_turns,
     check_confidence,
+    check_flag,
     check_limit,
+    check_memory_id,
     check_memory_types,
     check_optional_identifier,
     check_tags,
+    check_turn_ids,
     mode_needs_vector,
 )
 from agent_memory.models import (
@@ -44,7 +47,7 @@ from agent_memory.pipeline.due import MAX_DEDUP_POOL
 from agent_memory.pipeline.requests import ReconcileResult
 from agent_memory.pipeline.status import OWNER_DURABLE, PipelineStatus, ProcessReport
 from agent_memory.settings import Settings
-from agent_memory.validation import check_content, check_identifier
+from agent_memory.validation import check_content, check_identifier, check_timeout
 
 
 class MemoryClient:
@@ -170,7 +173,7 @@ class MemoryClient:
             content=content,
             confidence=check_confidence(confidence, "confidence") or 0.0,
             tags=list(check_tags(tags) or ()),
-            source_turn_ids=list(source_turn_ids or ()),
+            source_turn_ids=check_turn_ids(source_turn_ids),
             ttl=check_limit(ttl, "ttl"),
             situation=situation,
             action=action,
@@ -185,7 +188,7 @@ class MemoryClient:
     def get_memory(self, user_id: str, memory_id: str) -> Memory:
         """One memory by id (superseded or not); ``NotFoundError`` when absent."""
         check_identifier(user_id, "user_id")
-        found = self.store.get_memory(user_id, memory_id)
+        found = self.store.get_memory(user_id, check_memory_id(memory_id))
         if found is None:
             raise NotFoundError(f"no memory {memory_id!r} for this user")
         return found
@@ -207,7 +210,7 @@ class MemoryClient:
             memory_types=check_memory_types(memory_types),
             thread_id=check_optional_identifier(thread_id, "thread_id"),
             min_confidence=check_confidence(min_confidence),
-            include_superseded=bool(include_superseded),
+            include_superseded=check_flag(include_superseded, "include_superseded"),
             limit=check_limit(limit),
         )
 
@@ -275,15 +278,14 @@ class MemoryClient:
         """
         check_identifier(user_id, "user_id")
         check_identifier(thread_id, "thread_id")
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
-            raise InvalidInputError("timeout must be a number of seconds >= 0")
+        seconds = check_timeout(timeout)
         self._prepare()
-        self.processor.process_now_and_wait(user_id, thread_id, timeout=float(timeout))
+        self.processor.process_now_and_wait(user_id, thread_id, timeout=seconds)
 
     def reconcile(self, user_id: str, n: int = 50) -> ReconcileResult:
         """Supersede duplicates and contradictions among the ``n`` most recent facts (≤ 500)."""
         check_identifier(user_id, "user_id")
-        pool = check_limit(n, "n", maximum=MAX_DEDUP_POOL)
+        pool = check_limit(n, "n", maximum=MAX_DEDUP_POOL, minimum=2)
         self._prepare()
         return self.processor.reconcile(user_id, pool)
 
