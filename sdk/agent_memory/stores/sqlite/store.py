@@ -44,6 +44,7 @@ from agent_memory.stores.query import (
     query_terms,
     rrf,
 )
+from agent_memory.stores.sqlite.failures import check_store_file, guarded, storage_errors
 from agent_memory.stores.sqlite.schema import DDL, SCHEMA_VERSION
 from agent_memory.stores.sqlite.vectors import TYPE_CODES, Rows, VectorCache
 
@@ -100,8 +101,10 @@ class SqliteStore:
         vector_cache_users: int = 256,
     ) -> None:
         self.path = Path(path) if path is not None else default_path()
+        check_store_file(self.path)
         if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with storage_errors(self.path):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._busy_timeout = busy_timeout
         self._local = threading.local()
@@ -109,8 +112,13 @@ class SqliteStore:
         self._connections_lock = threading.Lock()
         self._closed = False
         self._last_purge = 0.0
-        self._init_schema()
-        self._dims: int | None = self._meta_int("embedding_dimensions")
+        try:
+            with storage_errors(self.path):
+                self._init_schema()
+                self._dims: int | None = self._meta_int("embedding_dimensions")
+        except BaseException:
+            self.close()
+            raise
         self._vectors: dict[str, VectorCache] = {}
         self._vector_cache_users = vector_cache_users
 
@@ -179,6 +187,7 @@ class SqliteStore:
 
     # -- embedding model -----------------------------------------------------------------
 
+    @guarded
     def ensure_embedding_model(self, model: str, dimensions: int) -> None:
         """Record the embedding model on first use; raise ``ConfigurationError`` on a mismatch."""
         with self._write() as db:
@@ -206,6 +215,7 @@ class SqliteStore:
 
     # -- turns ---------------------------------------------------------------------------
 
+    @guarded
     def append_turns(
         self, user_id: str, thread_id: str, turns: Sequence[Turn], embeddings: Vector | None
     ) -> AppendResult:
@@ -267,6 +277,7 @@ class SqliteStore:
                     stored.append(_turn(row))
         return AppendResult(turns=stored, created=created)
 
+    @guarded
     def list_turns(
         self,
         user_id: str,
@@ -288,6 +299,7 @@ class SqliteStore:
         turns = [_turn(r) for r in rows.fetchall()]
         return turns[::-1] if latest else turns
 
+    @guarded
     def list_threads(self, user_id: str) -> list[str]:
         """Ids of the user's threads that have turns, oldest first."""
         rows = (
@@ -303,6 +315,7 @@ class SqliteStore:
 
     # -- memories ------------------------------------------------------------------------
 
+    @guarded
     def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
         """Create ``memory`` unless an active one with its id exists; True when written.
 
@@ -354,6 +367,7 @@ class SqliteStore:
         self._maybe_purge()
         return True
 
+    @guarded
     def get_memory(self, user_id: str, memory_id: str) -> Memory | None:
         """One unexpired memory of the user (superseded or not), or None."""
         row = (
@@ -366,6 +380,7 @@ class SqliteStore:
         )
         return Memory.model_validate_json(row[0]) if row else None
 
+    @guarded
     def list_memories(
         self,
         user_id: str,
@@ -420,6 +435,7 @@ class SqliteStore:
             params.extend(tags)
         return " AND ".join(clauses), params
 
+    @guarded
     def supersede(self, user_id: str, memory_id: str, *, by: str, reason: SupersedeReason) -> bool:
         """Mark an active memory superseded; False if missing or already superseded."""
         now = self._now()
@@ -453,6 +469,7 @@ class SqliteStore:
 
     # -- search --------------------------------------------------------------------------
 
+    @guarded
     def search(self, user_id: str, query: SearchQuery) -> list[SearchHit]:
         """Hybrid search: FTS5 bm25 and cosine rankings fused by weighted reciprocal rank.
 
@@ -661,6 +678,7 @@ class SqliteStore:
 
     # -- summaries -----------------------------------------------------------------------
 
+    @guarded
     def get_summary(
         self, user_id: str, kind: SummaryKind, thread_id: str | None = None
     ) -> Summary | None:
@@ -675,6 +693,7 @@ class SqliteStore:
         )
         return Summary.model_validate_json(row[0]) if row else None
 
+    @guarded
     def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
         """Create or replace a summary."""
         blob = _blob(embedding, self._dims)
@@ -693,6 +712,7 @@ class SqliteStore:
                 ),
             )
 
+    @guarded
     def list_summaries(self, user_id: str, kind: SummaryKind) -> list[Summary]:
         """Every summary of a kind for the user, most recently updated first."""
         rows = (
@@ -705,6 +725,7 @@ class SqliteStore:
 
     # -- usage ledger --------------------------------------------------------------------
 
+    @guarded
     def record_usage(self, record: UsageRecord) -> None:
         """Append one model call to the user's usage ledger."""
         with self._write() as db:
@@ -713,6 +734,7 @@ class SqliteStore:
                 (record.user_id, record.model_dump_json()),
             )
 
+    @guarded
     def list_usage(self, user_id: str) -> list[UsageRecord]:
         """The user's usage ledger, oldest first."""
         rows = (
@@ -724,6 +746,7 @@ class SqliteStore:
 
     # -- counters and watermarks ---------------------------------------------------------
 
+    @guarded
     def increment_counter(
         self,
         user_id: str,
@@ -751,6 +774,7 @@ class SqliteStore:
             )
         return CounterIncrement(before=before, after=before + by, previous_owner=previous)
 
+    @guarded
     def get_watermark(self, user_id: str, thread_id: str, step: str) -> int:
         """The turn ``seq`` a step has processed up to in a thread (0 when none)."""
         row = (
@@ -763,6 +787,7 @@ class SqliteStore:
         )
         return int(row[0]) if row else 0
 
+    @guarded
     def advance_watermark(self, user_id: str, thread_id: str, step: str, value: int) -> int:
         """Move a watermark forward (never back); return the resulting value."""
         with self._write() as db:
@@ -780,6 +805,7 @@ class SqliteStore:
 
     # -- deletion and expiry -------------------------------------------------------------
 
+    @guarded
     def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
         """Delete everything of the user (or one thread); counts per container."""
         scope = "" if thread_id is None else " AND thread_id = ?"
@@ -814,6 +840,7 @@ class SqliteStore:
             cache.drop(user_id)
         return counts
 
+    @guarded
     def purge_expired(self) -> int:
         """Delete memories whose TTL has passed; return how many."""
         now = self._now().timestamp()
