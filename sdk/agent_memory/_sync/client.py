@@ -259,7 +259,12 @@ class MemoryClient:
         include_superseded: bool = False,
         limit: int | None = None,
     ) -> list[Memory]:
-        """The user's memories, newest first, filtered."""
+        """The user's memories (not superseded unless asked), newest first.
+
+        Scope: the user. With ``thread_id``, that thread's facts plus the user's procedural
+        and episodic memories from every thread (they belong to the user, as rules and
+        experiences carry over to new conversations).
+        """
         check_identifier(user_id, "user_id")
         return self.store.list_memories(
             user_id,
@@ -284,7 +289,12 @@ class MemoryClient:
         include_superseded: bool = False,
         mode: SearchMode = "hybrid",
     ) -> list[SearchHit]:
-        """Hybrid (vector + full-text) search over the user's memories, and turns if asked."""
+        """Hybrid (vector + full-text) search over the user's memories, and turns if asked.
+
+        Scope: the user. With ``thread_id``, that thread's facts and turns plus the user's
+        procedural and episodic memories from every thread. Returns at most ``top`` hits,
+        best first (see ``SearchHit.score``).
+        """
         request = build_search(
             user_id,
             query,
@@ -320,7 +330,14 @@ class MemoryClient:
     # -- pipeline ------------------------------------------------------------------------
 
     def process_now(self, user_id: str, thread_id: str | None = None) -> ProcessReport:
-        """Run every pipeline step over the user's pending turns now, whatever the thresholds."""
+        """Run every pipeline step over the user's pending turns now, whatever the thresholds.
+
+        Scope: every thread of the user, or only ``thread_id`` (reconcile and the user summary
+        always cover the user). Steps run in order: per thread extraction then its summary,
+        then reconcile, then the user summary. A ``ModelError`` stops the run at the failing
+        step: what earlier steps (and earlier extraction batches) wrote stays written, the
+        failing step writes nothing, and its turns stay pending for the next run.
+        """
         check_identifier(user_id, "user_id")
         thread = check_optional_identifier(thread_id, "thread_id")
         self._prepare()
