@@ -83,7 +83,11 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure(name: str, thresholds: Thresholds, turns: int) -> dict[str, Any]:
-    """Add ``turns`` one at a time, then flush with ``process_now``; count model use."""
+    """Add ``turns`` one at a time, wait for the queued steps, then flush with ``process_now``.
+
+    The sync client runs due steps on a worker thread, so while the model answers the next
+    turns are stored and one extraction may cover several of them.
+    """
     with FakeOpenAIServer() as server, tempfile.TemporaryDirectory() as tmp:
         server.script(answer)
         settings = Settings(
@@ -96,6 +100,7 @@ def measure(name: str, thresholds: Thresholds, turns: int) -> dict[str, Any]:
         with MemoryClient(settings=settings) as client:
             for thread, role, content in conversation(turns):
                 client.add("bench-user", thread, role, content)
+            client.processor.drain()  # the steps the adds queued on the worker thread
             during = server.completed_chat_calls
             client.process_now("bench-user")
             pending = 0

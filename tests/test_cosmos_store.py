@@ -259,7 +259,9 @@ def test_memories_are_created_once_listed_filtered_and_superseded_conditionally(
 
     assert ids() == [c.id, b.id, a.id]
     assert ids(memory_types=["fact", "episodic"]) == [c.id, a.id]
-    assert ids(thread_id="t2") == [b.id]
+    assert ids(thread_id="t2") == [c.id, b.id]  # + the user's procedural and episodic
+    assert ids(thread_id="t2", memory_types=["fact"]) == []
+    assert ids(thread_id=a.thread_id) == [c.id, b.id, a.id]
     assert ids(min_confidence=0.75) == [b.id, a.id]
     assert ids(limit=2) == [c.id, b.id]
 

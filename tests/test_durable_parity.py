@@ -63,6 +63,7 @@ async def test_durable_and_in_process_runs_produce_the_same_memories(
     with MemoryClient.from_env(env_for(openai_server, tmp_path / "inprocess.db")) as local:
         for turn_id, thread, role, text in TURNS:
             local.add("dana", thread, role, text, turn_id=turn_id)
+            local.processor.drain()  # step by step, as the durable app runs them
         expected = comparable(local.get_memories("dana", include_superseded=True))
         summaries = {t: local.get_thread_summary("dana", t) for t in ("kitchen", "garden")}
         profile = local.get_user_summary("dana")
@@ -100,6 +101,7 @@ async def test_batches_cut_differently_still_extract_the_same_memories(
     with MemoryClient.from_env(env_for(openai_server, tmp_path / "inprocess.db")) as local:
         for turn_id, thread, role, text in TURNS:
             local.add("dana", thread, role, text, turn_id=turn_id)
+            local.processor.drain()  # step by step, as the durable app runs them
         expected = {m.id for m in local.get_memories("dana", include_superseded=True)}
 
     rig = DurableRig(openai_server, tmp_path / "durable.db")

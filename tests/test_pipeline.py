@@ -170,14 +170,15 @@ def test_every_turn_is_extracted_once_by_default_and_repeats_write_nothing(
 ) -> None:
     openai_server.script(answer)
     with MemoryClient.from_env(env_for(openai_server, db_path)) as memory:
-        for role, content in CONVERSATION[:5]:
-            memory.add("dana", "kitchen", role, content)
-        extract_calls = sum(
-            1
+        stored = [memory.add("dana", "kitchen", role, text) for role, text in CONVERSATION[:5]]
+        memory.processor.drain()  # the steps run on the client's worker thread
+        extracted = [
+            turn["turn_id"]
             for r in openai_server.chat_requests
             if r.body["messages"][0]["content"].startswith("You extract")
-        )
-        assert extract_calls == 5
+            for turn in transcript(r.body)
+        ]
+        assert sorted(extracted) == sorted(t.id for t in stored)
         count = len(memory.get_memories("dana", include_superseded=True))
         report = memory.process_now("dana")
         assert report.extracted["kitchen"].turns == 0
@@ -221,6 +222,7 @@ def test_a_failing_model_leaves_turns_pending_and_the_next_run_picks_them_up(
     with MemoryClient.from_env(env_for(openai_server, db_path)) as memory:
         with caplog.at_level(logging.WARNING, logger="agent_memory.pipeline"):
             memory.add("dana", "kitchen", "user", CONVERSATION[0][1])
+            memory.processor.drain()
         assert [f.step for f in memory.pipeline_status.failures] == ["extract_memories"]
         assert "turns stay pending" in caplog.text
         assert memory.get_memories("dana") == []
@@ -239,6 +241,7 @@ def test_rate_limits_are_waited_out_and_bad_output_is_retried(
     env = env_for(openai_server, db_path, THREAD_SUMMARY_EVERY_N="0", USER_SUMMARY_EVERY_N="0")
     with MemoryClient.from_env(env) as memory:
         memory.add("dana", "kitchen", "user", CONVERSATION[0][1])
+        memory.processor.drain()
         assert [m.content for m in memory.get_memories("dana")] == ["Dana is vegetarian."]
         ledger = memory.usage("dana").records
     assert len(openai_server.chat_requests) == 4
@@ -360,6 +363,7 @@ def test_azure_style_endpoint(openai_server: FakeOpenAIServer, db_path: Path) ->
     }
     with MemoryClient.from_env(env) as memory:
         memory.add("dana", "kitchen", "user", CONVERSATION[0][1])
+        memory.processor.drain()
         assert memory.usage("dana").records[0].model == "chat-mini"
     request = openai_server.chat_requests[0]
     assert request.style == "azure" and request.deployment == "chat-mini"

@@ -157,6 +157,9 @@ def test_list_memories_filters_and_order(
     assert [m.id for m in store.list_memories("alice")] == [c.id, b.id, a.id]
     assert [m.id for m in store.list_memories("alice", memory_types=["fact"])] == [a.id]
     assert [m.id for m in store.list_memories("alice", thread_id="t2")] == [c.id, b.id]
+    # procedural and episodic memories belong to the user: any thread sees them
+    assert [m.id for m in store.list_memories("alice", thread_id="t9")] == [c.id, b.id]
+    assert [m.id for m in store.list_memories("alice", thread_id="t1")] == [c.id, b.id, a.id]
     assert [m.id for m in store.list_memories("alice", min_confidence=0.75)] == [b.id, a.id]
     assert [m.id for m in store.list_memories("alice", limit=1)] == [c.id]
     got = store.get_memory("alice", c.id)
@@ -234,9 +237,14 @@ def test_search_filters(store: MemoryStore, embed: Embed, facts: dict[str, Memor
         return {h.content for h in store.search("alice", query("Alice", embed, top=10, **options))}
 
     assert contents(memory_types=("procedural",)) == {"Always answer Alice in short bullet points."}
-    assert contents(thread_id="t2") == {
+    assert contents(thread_id="t2") == {  # t2's facts and the user's procedural / episodic
         "Always answer Alice in short bullet points.",
         "Alice is allergic to peanuts.",
+        "Alice's sourdough failed because the starter was cold.",
+    }
+    assert contents(thread_id="t3", memory_types=("fact",)) == set()
+    assert contents(thread_id="t1", memory_types=("procedural",)) == {
+        "Always answer Alice in short bullet points."
     }
     assert contents(tags=("pets", "baking")) == {
         "Alice has a golden retriever named Biscuit.",
@@ -265,7 +273,11 @@ def test_turns_are_searched_only_when_asked(
     only_thread = store.search(
         "alice", query("kitten", embed, top=10, include_turns=True, thread_id="t9")
     )
-    assert [h.kind for h in only_thread] == ["turn"]
+    assert only_thread[0].kind == "turn"
+    assert {h.memory.type for h in only_thread if h.memory is not None} <= {
+        "procedural",
+        "episodic",
+    }
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,9 @@ from agent_memory.validation import check_content, check_identifier, check_metad
 
 MemoryType = Literal["fact", "procedural", "episodic"]
 MEMORY_TYPES: Final[tuple[MemoryType, ...]] = ("fact", "procedural", "episodic")
+#: Memory types that belong to the user rather than to the thread they were said in: a
+#: ``thread_id`` filter returns that thread's facts and the user's memories of these types.
+USER_SCOPED_TYPES: Final[tuple[MemoryType, ...]] = ("procedural", "episodic")
 SupersedeReason = Literal["duplicate", "contradict"]
 Role = Literal["user", "assistant", "system", "tool"]
 SummaryKind = Literal["thread", "user"]

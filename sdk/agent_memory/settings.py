@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_memory.envconfig import model_from_env
+from agent_memory.errors import ConfigurationError
 from agent_memory.pipeline.due import Thresholds
 from agent_memory.validation import DEFAULT_MAX_CONTENT_CHARS
 
@@ -80,6 +81,31 @@ class Settings(BaseModel):
             lowercase=("embeddings", "processor_owner"),
             extra={"thresholds": Thresholds.from_env(environ)},
         )
+
+    def override(self, **values: Any) -> Settings:
+        """A validated copy with every value that is not ``None`` replaced.
+
+        Keys are field names; ``thresholds`` may be a :class:`Thresholds` or a mapping of
+        its fields (merged over the current ones). A bad value raises ``ConfigurationError``
+        naming the argument.
+        """
+        changes = {k: v for k, v in values.items() if v is not None}
+        if not changes:
+            return self
+        merged = self.model_dump()
+        thresholds = changes.pop("thresholds", None)
+        if isinstance(thresholds, Mapping):
+            merged["thresholds"] = {**merged["thresholds"], **thresholds}
+        elif thresholds is not None:
+            merged["thresholds"] = thresholds
+        merged.update(changes)
+        try:
+            return type(self).model_validate(merged)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigurationError(f"invalid settings: {problems}") from None
 
     @property
     def chat_backend(self) -> Literal["azure", "openai"] | None:

@@ -51,7 +51,11 @@ class AsyncInProcessProcessor:
         self._warn_once = WarnOnce(logger)
 
     async def on_turns_added(self, user_id: str, thread_id: str, count: int) -> None:
-        """Count ``count`` new turns; run (or start) whatever steps they make due."""
+        """Count ``count`` new turns and start whatever steps they make due in the background.
+
+        Returns without waiting on the model: the sync client queues the steps on its worker
+        thread, the async client starts a task.
+        """
         if count <= 0 or self.ai is None:
             return
         thread = await self.store.increment_counter(
@@ -76,7 +80,7 @@ class AsyncInProcessProcessor:
         if due.extract:
             await self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=1)
         if due.any:
-            await self._runner.submit(self._run_due(user_id, thread_id, due))
+            await self._runner.submit(lambda: self._run_due(user_id, thread_id, due))
 
     async def _run_due(self, user_id: str, thread_id: str, due: DueSteps) -> int:
         """Run due steps in order, each failure recorded and logged, never raised; failures."""
@@ -169,7 +173,7 @@ class AsyncInProcessProcessor:
             await self._extract(user_id, thread_id)
 
     async def drain(self) -> None:
-        """Wait for background steps (async clients); a no-op for sync clients."""
+        """Wait for the background steps started so far."""
         await self._runner.drain()
 
 

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from openai import AzureOpenAI, OpenAI
 
 from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
@@ -16,8 +18,8 @@ from agent_memory.settings import Settings
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
-def azure_openai_client(settings: Settings) -> AzureOpenAI:
-    """Azure OpenAI with an API key, or Entra ID via ``DefaultAzureCredential``."""
+def azure_openai_client(settings: Settings, credential: Any = None) -> AzureOpenAI:
+    """Azure OpenAI with an API key, or Entra ID via ``credential`` (``DefaultAzureCredential``)."""
     if not settings.ai_foundry_endpoint:
         raise ConfigurationError("AI_FOUNDRY_ENDPOINT is not set")
     if settings.ai_foundry_api_key:
@@ -28,7 +30,8 @@ def azure_openai_client(settings: Settings) -> AzureOpenAI:
         )
     from azure.identity import DefaultAzureCredential, get_bearer_token_provider
 
-    credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+    if credential is None:
+        credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
     return AzureOpenAI(
         azure_endpoint=settings.ai_foundry_endpoint,
         azure_ad_token_provider=get_bearer_token_provider(credential, COGNITIVE_SERVICES_SCOPE),
@@ -43,12 +46,12 @@ def openai_client(settings: Settings) -> OpenAI:
     return OpenAI(api_key=settings.openai_api_key or "unused", base_url=settings.openai_base_url)
 
 
-def build_embedder(settings: Settings) -> Embedder:
+def build_embedder(settings: Settings, credential: Any = None) -> Embedder:
     """The embedder the settings choose: local wordllama, Azure OpenAI or OpenAI."""
     backend = settings.embedding_backend
     if backend == "azure":
         return OpenAIEmbedder(
-            azure_openai_client(settings),
+            azure_openai_client(settings, credential),
             model=settings.embedding_deployment,
             dimensions=settings.embedding_dimensions,
         )
@@ -62,14 +65,17 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 def build_model_client(
-    settings: Settings, embedder: Embedder, ledger: MemoryStore | None
+    settings: Settings,
+    embedder: Embedder,
+    ledger: MemoryStore | None,
+    credential: Any = None,
 ) -> ModelClient | None:
     """The chat model the settings configure, or None when no endpoint is set."""
     backend = settings.chat_backend
     if backend is None:
         return None
     if backend == "azure":
-        client: OpenAI | AzureOpenAI = azure_openai_client(settings)
+        client: OpenAI | AzureOpenAI = azure_openai_client(settings, credential)
         model = settings.chat_deployment
     else:
         client, model = openai_client(settings), settings.openai_chat_model

@@ -8,7 +8,7 @@ import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from agent_memory._sync.ai import build_embedder, build_model_client
 from agent_memory._sync.durable_processor import DurableFunctionProcessor
@@ -43,19 +43,41 @@ from agent_memory.models import (
     supersede_chain,
     utcnow,
 )
-from agent_memory.pipeline.due import MAX_DEDUP_POOL
+from agent_memory.pipeline.due import MAX_DEDUP_POOL, Thresholds
 from agent_memory.pipeline.requests import ReconcileResult
 from agent_memory.pipeline.status import OWNER_DURABLE, PipelineStatus, ProcessReport
-from agent_memory.settings import Settings
+from agent_memory.settings import EmbeddingsChoice, Settings
 from agent_memory.validation import check_content, check_identifier, check_timeout
 
 
 class MemoryClient:
     """Long-term memory for agents: write turns, read and search memories, per user.
 
-    With no arguments it opens the embedded store at ``./.agent_memory/memory.db`` with the
-    local embedder; ``settings`` (or :meth:`from_env`) choose the store path and the embedder
-    (local, Azure OpenAI or OpenAI). Use it as a context manager or call :meth:`close`.
+    Configuration has one path: the environment, read exactly as :meth:`from_env` reads it
+    (:class:`~agent_memory.Settings`, or ``settings=`` instead of the environment), then the
+    keyword arguments given here, each overriding the setting of the same name. With nothing
+    set it opens the embedded store at ``./.agent_memory/memory.db`` with the local embedder
+    and no model. Use it as a context manager or call :meth:`close`.
+
+    Keyword arguments:
+        path: the embedded SQLite store file (SQLite even when ``COSMOS_DB_ENDPOINT`` is set).
+        store, embedder, ai: ready-made parts, used instead of building them from settings.
+        settings: the settings to start from instead of the environment.
+        credential: an Azure token credential (``azure.identity`` for the sync client,
+            ``azure.identity`` for the async one) for Cosmos DB and AI Foundry when no key
+            is set; default ``DefaultAzureCredential``.
+        cosmos_endpoint, cosmos_key, cosmos_database: the Cosmos DB account (``COSMOS_DB_*``).
+        ai_foundry_endpoint, ai_foundry_api_key, chat_deployment, embedding_deployment:
+            Azure OpenAI / AI Foundry (``AI_FOUNDRY_*``).
+        openai_base_url, openai_api_key, openai_chat_model, openai_embedding_model: an
+            OpenAI-compatible API (``OPENAI_*``).
+        embeddings: ``local``, ``azure``, ``openai`` or ``auto`` (``AGENT_MEMORY_EMBEDDINGS``).
+        processor_owner: ``inprocess`` or ``durable`` (``MEMORY_PROCESSOR_OWNER``).
+        thresholds: a ``Thresholds`` or a mapping of some of its fields (``*_EVERY_N``).
+
+    Raises:
+        ConfigurationError: a setting or argument is invalid (nothing is created).
+        InvalidInputError: both ``path`` and ``store``, or ``path`` and ``cosmos_endpoint``.
     """
 
     def __init__(
@@ -66,17 +88,54 @@ class MemoryClient:
         embedder: Embedder | None = None,
         ai: ModelClient | None = None,
         settings: Settings | None = None,
+        credential: Any = None,
+        cosmos_endpoint: str | None = None,
+        cosmos_key: str | None = None,
+        cosmos_database: str | None = None,
+        ai_foundry_endpoint: str | None = None,
+        ai_foundry_api_key: str | None = None,
+        chat_deployment: str | None = None,
+        embedding_deployment: str | None = None,
+        openai_base_url: str | None = None,
+        openai_api_key: str | None = None,
+        openai_chat_model: str | None = None,
+        openai_embedding_model: str | None = None,
+        embeddings: EmbeddingsChoice | None = None,
+        processor_owner: Literal["inprocess", "durable"] | None = None,
+        thresholds: Thresholds | Mapping[str, int] | None = None,
     ) -> None:
         if path is not None and store is not None:
             raise InvalidInputError("pass either path or store, not both")
-        self.settings = settings or Settings()
+        if path is not None and cosmos_endpoint is not None:
+            raise InvalidInputError("pass either path or cosmos_endpoint, not both")
+        base = settings if settings is not None else Settings.from_env()
+        self.settings = base.override(
+            cosmos_endpoint=cosmos_endpoint,
+            cosmos_key=cosmos_key,
+            cosmos_database=cosmos_database,
+            ai_foundry_endpoint=ai_foundry_endpoint,
+            ai_foundry_api_key=ai_foundry_api_key,
+            chat_deployment=chat_deployment,
+            embedding_deployment=embedding_deployment,
+            openai_base_url=openai_base_url,
+            openai_api_key=openai_api_key,
+            openai_chat_model=openai_chat_model,
+            openai_embedding_model=openai_embedding_model,
+            embeddings=embeddings,
+            processor_owner=processor_owner,
+            thresholds=thresholds,
+        )
         self._owns_store = store is None
         self.embedder: Embedder = (
-            embedder if embedder is not None else build_embedder(self.settings)
+            embedder if embedder is not None else build_embedder(self.settings, credential)
         )  # first: a configuration error must not leave a store file behind
-        self.store: MemoryStore = store if store is not None else build_store(self.settings, path)
+        self.store: MemoryStore = (
+            store if store is not None else build_store(self.settings, path, credential)
+        )
         self.ai = (
-            ai if ai is not None else build_model_client(self.settings, self.embedder, self.store)
+            ai
+            if ai is not None
+            else build_model_client(self.settings, self.embedder, self.store, credential)
         )
         self.processor: InProcessProcessor | DurableFunctionProcessor = (
             DurableFunctionProcessor(self.store, self.ai, self.settings.thresholds)
@@ -87,7 +146,7 @@ class MemoryClient:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> MemoryClient:
-        """A client configured from environment variables (see ``Settings``)."""
+        """A client configured from ``environ`` (default ``os.environ``; see ``Settings``)."""
         return cls(settings=Settings.from_env(environ))
 
     def _prepare(self) -> None:
@@ -203,7 +262,12 @@ class MemoryClient:
         include_superseded: bool = False,
         limit: int | None = None,
     ) -> list[Memory]:
-        """The user's memories, newest first, filtered."""
+        """The user's memories (not superseded unless asked), newest first.
+
+        Scope: the user. With ``thread_id``, that thread's facts plus the user's procedural
+        and episodic memories from every thread (they belong to the user, as rules and
+        experiences carry over to new conversations).
+        """
         check_identifier(user_id, "user_id")
         return self.store.list_memories(
             user_id,
@@ -228,7 +292,12 @@ class MemoryClient:
         include_superseded: bool = False,
         mode: SearchMode = "hybrid",
     ) -> list[SearchHit]:
-        """Hybrid (vector + full-text) search over the user's memories, and turns if asked."""
+        """Hybrid (vector + full-text) search over the user's memories, and turns if asked.
+
+        Scope: the user. With ``thread_id``, that thread's facts and turns plus the user's
+        procedural and episodic memories from every thread. Returns at most ``top`` hits,
+        best first (see ``SearchHit.score``).
+        """
         request = build_search(
             user_id,
             query,
@@ -264,7 +333,14 @@ class MemoryClient:
     # -- pipeline ------------------------------------------------------------------------
 
     def process_now(self, user_id: str, thread_id: str | None = None) -> ProcessReport:
-        """Run every pipeline step over the user's pending turns now, whatever the thresholds."""
+        """Run every pipeline step over the user's pending turns now, whatever the thresholds.
+
+        Scope: every thread of the user, or only ``thread_id`` (reconcile and the user summary
+        always cover the user). Steps run in order: per thread extraction then its summary,
+        then reconcile, then the user summary. A ``ModelError`` stops the run at the failing
+        step: what earlier steps (and earlier extraction batches) wrote stays written, the
+        failing step writes nothing, and its turns stay pending for the next run.
+        """
         check_identifier(user_id, "user_id")
         thread = check_optional_identifier(thread_id, "thread_id")
         self._prepare()

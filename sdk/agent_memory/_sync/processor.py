@@ -51,7 +51,11 @@ class InProcessProcessor:
         self._warn_once = WarnOnce(logger)
 
     def on_turns_added(self, user_id: str, thread_id: str, count: int) -> None:
-        """Count ``count`` new turns; run (or start) whatever steps they make due."""
+        """Count ``count`` new turns and start whatever steps they make due in the background.
+
+        Returns without waiting on the model: the sync client queues the steps on its worker
+        thread, the async client starts a task.
+        """
         if count <= 0 or self.ai is None:
             return
         thread = self.store.increment_counter(
@@ -74,7 +78,7 @@ class InProcessProcessor:
         if due.extract:
             self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=1)
         if due.any:
-            self._runner.submit(self._run_due(user_id, thread_id, due))
+            self._runner.submit(lambda: self._run_due(user_id, thread_id, due))
 
     def _run_due(self, user_id: str, thread_id: str, due: DueSteps) -> int:
         """Run due steps in order, each failure recorded and logged, never raised; failures."""
@@ -161,7 +165,7 @@ class InProcessProcessor:
             self._extract(user_id, thread_id)
 
     def drain(self) -> None:
-        """Wait for background steps (async clients); a no-op for sync clients."""
+        """Wait for the background steps started so far."""
         self._runner.drain()
 
 

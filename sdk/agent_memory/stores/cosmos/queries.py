@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from agent_memory.models import USER_SCOPED_TYPES
 from agent_memory.stores.cosmos.documents import (
     KIND_USAGE,
     MEMORY_FIELDS,
@@ -118,9 +119,9 @@ def _memory_filters(
     if memory_types is not None:
         clauses.append("ARRAY_CONTAINS(@types, c.type)")
         values.append(("@types", list(memory_types)))
-    if thread_id is not None:
-        clauses.append("c.origin_thread_id = @thread_id")
-        values.append(("@thread_id", thread_id))
+    if thread_id is not None:  # the thread's facts and the user's own memories
+        clauses.append("(c.origin_thread_id = @thread_id OR ARRAY_CONTAINS(@user_types, c.type))")
+        values.extend((("@thread_id", thread_id), ("@user_types", list(USER_SCOPED_TYPES))))
     if min_confidence is not None:
         clauses.append("c.confidence >= @min_confidence")
         values.append(("@min_confidence", min_confidence))

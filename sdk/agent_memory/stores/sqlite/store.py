@@ -23,6 +23,7 @@ from agent_memory.models import (
     MEMORIES_CONTAINER,
     SUMMARIES_CONTAINER,
     TURNS_CONTAINER,
+    USER_SCOPED_TYPES,
     AppendResult,
     CounterIncrement,
     Memory,
@@ -419,9 +420,10 @@ class SqliteStore:
         if memory_types is not None:
             clauses.append(f"{a}.type IN ({','.join('?' * len(memory_types))})")
             params.extend(memory_types)
-        if thread_id is not None:
-            clauses.append(f"{a}.thread_id = ?")
-            params.append(thread_id)
+        if thread_id is not None:  # the thread's facts and the user's own memories
+            scoped = ",".join("?" * len(USER_SCOPED_TYPES))
+            clauses.append(f"({a}.thread_id = ? OR {a}.type IN ({scoped}))")
+            params.extend((thread_id, *USER_SCOPED_TYPES))
         if min_confidence is not None:
             clauses.append(f"{a}.confidence >= ?")
             params.append(min_confidence)
@@ -532,7 +534,7 @@ class SqliteStore:
         holds most rows, intersecting with that token costs more than the join's user filter,
         which always applies."""
         scope = [_scope_token("u", user_id)] if scoped else []
-        if query.thread_id is not None:
+        if query.thread_id is not None and table == "turns":  # memories: in the join
             scope.append(_scope_token("t", query.thread_id))
         words = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         if table == "turns" and query.mode == "hybrid":
@@ -605,7 +607,11 @@ class SqliteStore:
         if rows.soonest_expiry <= now:
             conditions.append(rows.expires > now)
         if query.thread_id is not None:
-            conditions.append(rows.thread == query.thread_id)
+            in_thread = rows.thread == query.thread_id
+            if table == "memories":
+                user_scoped = [TYPE_CODES[t] for t in USER_SCOPED_TYPES]
+                in_thread |= np.isin(rows.type_code, user_scoped)
+            conditions.append(in_thread)
         if table == "memories":
             if not query.include_superseded and rows.inactive:
                 conditions.append(rows.active)
