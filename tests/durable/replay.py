@@ -61,6 +61,7 @@ EVENT_RAISED = 15
 
 CALL_ACTIVITY = 0
 CALL_ACTIVITY_WITH_RETRY = 1
+CONTINUE_AS_NEW = 4
 CREATE_TIMER = 5
 CALL_ENTITY = 7
 SIGNAL_ENTITY = 9
@@ -199,6 +200,7 @@ class Instance:
     episodes: int = 0
     retries: dict[int, _Retry] = field(default_factory=dict)
     updated: datetime | None = None
+    generations: int = 0
 
     def run(self) -> OrchestrationRun:
         return OrchestrationRun(self.instance_id, self.history, self.state, self.episodes)
@@ -496,17 +498,43 @@ class ReplayHost:
             )
             new = leaves(v3_actions(state))
             for action in new[instance.scheduled :]:
-                records.append(self._schedule(instance, action))
+                if action["actionType"] != CONTINUE_AS_NEW:
+                    records.append(self._schedule(instance, action))
             instance.scheduled = max(instance.scheduled, len(new))
         instance.history = [*base, *events, *records]
         instance.state = state
         instance.updated = self.now
-        if state.get("isDone"):
+        restart = [a for a in leaves(v3_actions(state)) if a["actionType"] == CONTINUE_AS_NEW]
+        if state.get("isDone") and restart:
+            self._continue_as_new(instance, restart[-1]["input"])
+        elif state.get("isDone"):
             instance.status = COMPLETED
         elif state.get("error"):
             instance.status = FAILED
         else:
             instance.history.append(self._event(ORCHESTRATOR_COMPLETED))
+
+    def _continue_as_new(self, instance: Instance, input_json: Any) -> None:
+        """Start the instance's next execution: same id, fresh history, the new input."""
+        self.executions += 1
+        instance.generations += 1
+        instance.execution = self.executions
+        instance.input_json = input_json if isinstance(input_json, str) else df_dumps(input_json)
+        instance.history, instance.state = [], {}
+        instance.scheduled = instance.seq = 0
+        instance.retries = {}
+        instance.inbox = [
+            self._event(
+                EXECUTION_STARTED,
+                Name=instance.name,
+                Input=instance.input_json,
+                Version="",
+                OrchestrationInstance={
+                    "InstanceId": instance.instance_id,
+                    "ExecutionId": f"{instance.instance_id}:{instance.execution}",
+                },
+            )
+        ]
 
     # -- work ---------------------------------------------------------------------------------
 
@@ -609,6 +637,10 @@ class ReplayHost:
                 events = [instance.inbox[i] for i in picked]
                 instance.inbox = [e for i, e in enumerate(instance.inbox) if i not in picked]
                 events.sort(key=lambda e: e["EventType"] != EXECUTION_STARTED)
+            for event in events:  # a timer fires at its time: the host's clock moves there
+                if event["EventType"] == TIMER_FIRED:
+                    fire_at = datetime.fromisoformat(event["FireAt"].replace("Z", "+00:00"))
+                    self.now = max(self.now, fire_at)
             self._episode(instance, events)
         elif kind == "activity":
             self._activities.remove(item)

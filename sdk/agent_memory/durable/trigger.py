@@ -50,8 +50,12 @@ def feed_turn(document: Mapping[str, Any]) -> tuple[str, TurnRef] | None:
         return None
     try:
         user_id = check_identifier(document["user_id"], "user_id")
+        seq = document.get("seq")
         turn = TurnRef(
-            thread_id=document["thread_id"], turn_id=document["id"], lsn=int(document["_lsn"])
+            thread_id=document["thread_id"],
+            turn_id=document["id"],
+            lsn=int(document["_lsn"]),
+            seq=None if seq is None else int(seq),
         )
     except (ValueError, TypeError, ValidationError) as exc:
         logger.warning("skipping change-feed document %r: %s", document.get("id"), exc)
@@ -73,13 +77,13 @@ def plan(
     thresholds: Thresholds,
     owner: str = OWNER_DURABLE,
 ) -> list[OrchestrationRequest]:
-    """One request per user, users and turns in feed order, each turn id once."""
-    groups: dict[str, dict[str, TurnRef]] = {}
+    """One request per user, users and turns in feed order, each (thread, turn id) once."""
+    groups: dict[str, dict[str, TurnRef]] = {}  # user -> "thread/turn id" -> turn
     for document in documents:
         found = feed_turn(document)
         if found is not None:
             user_id, turn = found
-            groups.setdefault(user_id, {}).setdefault(turn.turn_id, turn)
+            groups.setdefault(user_id, {}).setdefault(f"{turn.thread_id}/{turn.turn_id}", turn)
     requests = []
     for user_id, by_id in groups.items():
         turns = list(by_id.values())
