@@ -8,7 +8,7 @@ entity says what is due -> activities run the SDK's pipeline steps. All logic li
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Dict  # noqa: UP035 (see JsonObject)
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -24,6 +24,10 @@ from agent_memory.durable.names import (
     ORCHESTRATOR,
     TRIGGER_FUNCTION,
 )
+
+#: Activity payloads. The Functions worker rejects PEP 585 generics (``dict[str, Any]``) as
+#: binding annotations on Python 3.11 and then loads no function at all: ``typing.Dict`` passes.
+JsonObject = Dict[str, Any]  # noqa: UP006
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -67,27 +71,27 @@ def memory_counter(context: df.DurableEntityContext) -> None:
 
 @app.function_name("extract_memories")
 @app.activity_trigger(input_name="request")
-async def extract_memories(request: dict[str, Any]) -> dict[str, Any]:
+async def extract_memories(request: JsonObject) -> JsonObject:
     """Activity: extract memories from a thread's pending turns."""
     return await activities.extract_memories(request)
 
 
 @app.function_name("reconcile")
 @app.activity_trigger(input_name="request")
-async def reconcile(request: dict[str, Any]) -> dict[str, Any]:
+async def reconcile(request: JsonObject) -> JsonObject:
     """Activity: supersede duplicates and contradictions among recent facts."""
     return await activities.reconcile(request)
 
 
 @app.function_name("summarize_thread")
 @app.activity_trigger(input_name="request")
-async def summarize_thread(request: dict[str, Any]) -> dict[str, Any]:
+async def summarize_thread(request: JsonObject) -> JsonObject:
     """Activity: fold a thread's new turns into its summary."""
     return await activities.summarize_thread(request)
 
 
 @app.function_name("summarize_user")
 @app.activity_trigger(input_name="request")
-async def summarize_user(request: dict[str, Any]) -> dict[str, Any]:
+async def summarize_user(request: JsonObject) -> JsonObject:
     """Activity: rewrite the user profile."""
     return await activities.summarize_user(request)

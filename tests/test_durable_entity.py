@@ -9,8 +9,16 @@ from typing import Any
 import pytest
 
 import function_app
-from agent_memory.durable.entity import CLAIM_TIMEOUT, MAX_RANGES, CounterState, ThreadCounter
-from agent_memory.durable.names import COMPLETE, COUNTER_ENTITY, GET, RECORD
+from agent_memory.durable.entity import MAX_RANGES, CounterState, ThreadCounter, load_state
+from agent_memory.durable.names import COMPLETE, COUNTER_ENTITY, FORGET, GET, RECORD, RELEASE
+from agent_memory.durable.timing import (
+    CLAIM_TIMEOUT,
+    HOLD_OFF,
+    IDLE_AFTER,
+    MAX_HOLD_OFF,
+    QUARANTINE_AFTER,
+    SETTLE_AFTER,
+)
 from agent_memory.pipeline.due import Thresholds
 from tests.durable.replay import EntityHost, ReplayHost
 
@@ -110,7 +118,7 @@ def test_a_repeated_or_regrouped_batch_is_counted_once(entities: EntityHost) -> 
     assert call(entities, record("a", feed[:4]))["counted"] == 4
     call(entities, complete("a", done=[{"step": "extract_memories", "thread_id": "kitchen"}]))
     repeated = call(entities, record("a-again", feed[:4]))
-    assert repeated == {"steps": [], "counted": 0, "previous_owner": "durable"}
+    assert repeated == {"steps": [], "counted": 0, "previous_owner": "durable", "wake_at": None}
     regrouped = call(entities, record("b", feed[2:]))
     assert regrouped["counted"] == 2
     call(entities, complete("b", done=regrouped["steps"]))
@@ -129,16 +137,16 @@ def test_batches_recorded_out_of_order_are_each_counted(entities: EntityHost) ->
     assert len(thread["ranges"]) <= MAX_RANGES
 
 
-def test_contiguous_ranges_fold_into_the_high_water_mark() -> None:
+def test_contiguous_ranges_fold_into_the_floor() -> None:
     thread = ThreadCounter()
     thread.add_range(1, 3)
     thread.add_range(7, 9)
-    assert (thread.high_water, thread.ranges) == (3, [(7, 9)])
+    assert (thread.floor, thread.ranges) == (3, [(7, 9)])
     thread.add_range(4, 6)
-    assert (thread.high_water, thread.ranges) == (9, [])
+    assert (thread.floor, thread.ranges) == (9, [])
     for i in range(MAX_RANGES + 2):
         thread.add_range(20 + 10 * i, 22 + 10 * i)
-    assert len(thread.ranges) == MAX_RANGES and thread.high_water == 32
+    assert len(thread.ranges) == MAX_RANGES and thread.floor == 32
     assert thread.covers(31) and not thread.covers(33) and thread.covers(42)
 
 
@@ -157,14 +165,45 @@ def test_a_step_is_claimed_by_one_orchestration_at_a_time(entities: EntityHost) 
     assert state["in_flight"] == {} and state["pending"] == []
 
 
-def test_a_failed_step_waits_for_the_next_batch(entities: EntityHost) -> None:
+def test_a_failed_step_is_held_off_and_its_holder_told_when_to_come_back(
+    entities: EntityHost,
+) -> None:
     work = call(entities, record("a", turns("kitchen", 1)))
-    assert call(entities, complete("a", failed=work["steps"]))["steps"] == []
-    assert [s["step"] for s in call(entities, (GET, {}))["pending"]] == ["extract_memories"]
-    nothing_new = call(
-        entities, record("b", turns("garden", 2), Thresholds(fact_extraction_every_n=5))
-    )
-    assert keys(nothing_new) == ["extract_memories/kitchen"]  # picked up by the next batch
+    finished = call(entities, complete("a", failed=work["steps"]))
+    assert finished["steps"] == []
+    assert finished["wake_at"] == (NOW + HOLD_OFF).isoformat().replace("+00:00", "Z")
+    state = call(entities, (GET, {}))
+    assert state["drainer"] == "a" and state["health"]["extract_memories/kitchen"]["failures"] == 1
+    assert [s["step"] for s in state["pending"]] == ["extract_memories"]
+    other = call(entities, record("b", turns("garden", 2), Thresholds(fact_extraction_every_n=5)))
+    assert other["steps"] == [] and other["wake_at"] is None  # "a" drains, "b" may finish
+    later = call(entities, record("c", turns("garden", 3), at=NOW + HOLD_OFF))
+    assert keys(later) == ["extract_memories/kitchen", "extract_memories/garden"]
+    call(entities, complete("c", done=later["steps"]))
+    state = call(entities, (GET, {}))
+    assert state["health"] == {} and state["pending"] == []
+
+
+def test_a_poison_step_is_quarantined_and_never_blocks_other_steps(entities: EntityHost) -> None:
+    at = NOW
+    for n in range(1, QUARANTINE_AFTER + 1):
+        work = call(entities, record(f"o{n}", turns("kitchen", n), at=at))
+        assert keys(work) == ["extract_memories/kitchen"]
+        call(entities, complete(f"o{n}", failed=work["steps"], at=at))
+        hold = call(entities, (GET, {}))["health"]["extract_memories/kitchen"]
+        assert hold["failures"] == n and hold["quarantined"] == (n == QUARANTINE_AFTER)
+        at += MAX_HOLD_OFF
+    state = call(entities, (GET, {}))
+    assert state["pending"] == [] and state["drainer"] is None
+    # the quarantined thread counts its turns but hands out nothing; other threads run
+    work = call(entities, record("p", [*turns("kitchen", 99), *turns("garden", 1)], at=at))
+    assert keys(work) == ["extract_memories/garden"] and work["counted"] == 2
+    call(entities, complete("p", done=work["steps"], at=at))
+    call(entities, (RELEASE, {"keys": ["extract_memories/kitchen"]}))
+    assert keys(call(entities, record("q", turns("garden", 2), at=at))) == [
+        "extract_memories/kitchen",
+        "extract_memories/garden",
+    ]
 
 
 def test_a_claim_of_a_lost_orchestration_expires(entities: EntityHost) -> None:
@@ -200,3 +239,79 @@ def test_bad_operations_fail_without_touching_the_state(entities: EntityHost) ->
     with pytest.raises(RuntimeError, match="lsn"):
         call(entities, record("b", [{"thread_id": "kitchen", "turn_id": "t", "lsn": 0}]))
     assert entities.state(COUNTER_ENTITY, "dana") == before
+
+
+def test_a_late_batch_below_many_counted_ones_still_counts() -> None:
+    host = ReplayHost(function_app.app).entities
+    kitchen_summary = Thresholds(
+        fact_extraction_every_n=0,
+        dedup_every_n=0,
+        thread_summary_every_n=10,
+        user_summary_every_n=0,
+    )
+    handed: list[str] = []
+    for i, lsn in enumerate([*range(20, 101, 10), 10]):  # 20..100, then 10
+        work = call(host, record(f"o{i}", turns("kitchen", lsn), kitchen_summary))
+        assert work["counted"] == 1
+        handed += keys(work)
+    assert handed == ["summarize_thread/kitchen"]  # the 10th turn makes the summary due
+    assert call(host, (GET, {}))["threads"]["kitchen"]["turns"] == 10
+
+
+def test_the_same_turn_id_in_two_threads_counts_twice(entities: EntityHost) -> None:
+    both = [
+        {"thread_id": "kitchen", "turn_id": "1", "lsn": 5},
+        {"thread_id": "garden", "turn_id": "1", "lsn": 5},
+    ]
+    assert call(entities, record("a", both))["counted"] == 2
+    assert call(entities, record("b", both))["counted"] == 0
+
+
+def test_turns_sharing_an_lsn_are_told_apart_by_their_seq(entities: EntityHost) -> None:
+    # one transactional batch: three turns, one _lsn; the store's seq tells them apart
+    batch = [
+        {"thread_id": "kitchen", "turn_id": f"t{i}", "lsn": 40, "seq": 100 + i} for i in range(3)
+    ]
+    assert call(entities, record("a", batch[:2]))["counted"] == 2
+    assert call(entities, record("b", batch[1:]))["counted"] == 1
+    assert call(entities, (GET, {}))["threads"]["kitchen"]["turns"] == 3
+
+
+def test_a_quiet_thread_settles_and_idle_threads_are_evicted(entities: EntityHost) -> None:
+    call(entities, record("a", turns("kitchen", 1, 5)))
+    call(entities, complete("a", done=[{"step": "extract_memories", "thread_id": "kitchen"}]))
+    call(entities, record("b", turns("kitchen", 9)))
+    assert call(entities, (GET, {}))["threads"]["kitchen"]["ranges"] == [[9, 9]]
+    call(entities, complete("b", done=[{"step": "extract_memories", "thread_id": "kitchen"}]))
+    later = NOW + SETTLE_AFTER
+    call(entities, record("c", turns("garden", 1), at=later))
+    kitchen = call(entities, (GET, {}))["threads"]["kitchen"]
+    assert (kitchen["floor"], kitchen["ranges"]) == (9, [])
+    call(entities, complete("c", done=[{"step": "extract_memories", "thread_id": "garden"}]))
+    call(entities, record("d", turns("garden", 2), at=NOW + IDLE_AFTER))
+    state = call(entities, (GET, {}))
+    assert set(state["threads"]) == {"garden"} and state["evicted_threads"] == 1
+
+
+def test_state_of_the_first_schema_is_upgraded() -> None:
+    old = {
+        "version": 1,
+        "user_turns": 3,
+        "extractions": 1,
+        "threads": {"kitchen": {"turns": 3, "high_water": 30, "ranges": [[50, 60]]}},
+        "pending": [],
+        "in_flight": {},
+        "last_owner": "durable",
+    }
+    state = load_state(old)
+    assert state.version == 2 and state.threads["kitchen"].floor == 30
+    assert state.threads["kitchen"].covers(55) and not state.threads["kitchen"].covers(40)
+    with pytest.raises(ValueError, match="newer"):
+        load_state({"version": 99})
+
+
+def test_forget_deletes_the_entity(entities: EntityHost) -> None:
+    call(entities, record("a", turns("kitchen", 1)))
+    (result,) = entities.run(COUNTER_ENTITY, "dana", [(FORGET, None)])
+    assert not result["isError"]
+    assert entities.state(COUNTER_ENTITY, "dana") is None

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agent_memory.durable.names import ORCHESTRATOR
-from agent_memory.durable.orchestration import MAX_ATTEMPTS
+from agent_memory.durable.timing import HOLD_OFF, MAX_ATTEMPTS, QUARANTINE_AFTER
 from tests.durable.replay import (
     CALL_ACTIVITY_WITH_RETRY,
     CALL_ENTITY,
@@ -151,35 +151,27 @@ async def test_a_failed_attempt_is_retried_and_then_succeeds(
     assert replays_identically(extraction_rig, run)
 
 
-async def test_a_step_failing_every_attempt_stays_pending_for_the_next_batch(
+async def test_a_step_failing_every_attempt_is_held_off_then_run_by_the_same_orchestration(
     extraction_rig: DurableRig, openai_server: FakeOpenAIServer
 ) -> None:
     openai_server.queue(*ONE_ATTEMPT_FAILS * MAX_ATTEMPTS)
     first = await extraction_rig.add("kitchen", CONVERSATION[:1])
+    started = extraction_rig.host.now
     (run,) = await extraction_rig.deliver(documents(first))
 
-    assert run.done and run.output["done"] == []
+    assert run.done and run.output["waits"] == 1 and run.output["rounds"] == 2
     assert [f["step"]["step"] for f in run.output["failed"]] == ["extract_memories"]
+    assert [d["step"] for d in run.output["done"]] == ["extract_memories"]
     assert len(run.events(TASK_FAILED)) == MAX_ATTEMPTS
-    assert len(run.events(TIMER_FIRED)) == MAX_ATTEMPTS  # the SDK waits one more timer
+    # the SDK waits one more retry timer, then the hold-off timer
+    assert len(run.events(TIMER_FIRED)) == MAX_ATTEMPTS + 1
+    assert extraction_rig.host.now - started >= HOLD_OFF
     client = extraction_rig.client
-    assert await client.store.get_watermark("dana", "kitchen", "extract_memories") == 0
-    assert await client.get_memories("dana") == []
+    assert await client.store.get_watermark("dana", "kitchen", "extract_memories") == first[0].seq
+    assert [m.content for m in await client.get_memories("dana")] == ["Dana is vegetarian."]
     counter = extraction_rig.counter()
-    assert counter["pending"] == [{"step": "extract_memories", "thread_id": "kitchen"}]
-    assert counter["in_flight"] == {}
-    with pytest.raises(TimeoutError, match="1 turn"):
-        await client.process_now_and_wait("dana", "kitchen", timeout=0.05)
-
-    second = await extraction_rig.add("kitchen", CONVERSATION[2:3])
-    (later,) = await extraction_rig.deliver(documents(second))
-    assert later.output["failed"] == [] and later.output["counted"] == 1
-    assert {m.content for m in await client.get_memories("dana")} == {
-        "Dana is vegetarian.",
-        "Answer Dana in bullet points.",
-    }
-    await client.process_now_and_wait("dana", "kitchen", timeout=0.05)
-    assert extraction_rig.counter()["pending"] == []
+    assert counter["pending"] == [] and counter["health"] == {} and counter["drainer"] is None
+    assert replays_identically(extraction_rig, run)
 
 
 async def test_a_redelivered_batch_starts_nothing_and_a_regrouped_one_counts_nothing_twice(
@@ -197,12 +189,12 @@ async def test_a_redelivered_batch_starts_nothing_and_a_regrouped_one_counts_not
     assert len(extract_calls) == 2
 
 
-async def test_one_thread_failing_every_attempt_leaves_the_others_done(
+async def test_a_poison_thread_is_quarantined_without_blocking_reconcile_or_other_threads(
     openai_server: FakeOpenAIServer, db_path: Path
 ) -> None:
     def kitchen_fails(body: dict[str, Any]) -> Any:
         if "vegetarian" in body["messages"][-1]["content"]:
-            return Fault.server_error(500, retry_after=0.01)
+            return Fault.server_error(400)  # e.g. a content filter: fails every time
         return answer(body)
 
     rig = DurableRig(openai_server, db_path, DEDUP_EVERY_N="1", USER_SUMMARY_EVERY_N="0")
@@ -211,15 +203,18 @@ async def test_one_thread_failing_every_attempt_leaves_the_others_done(
         kitchen = await rig.add("kitchen", CONVERSATION[:1])
         garden = await rig.add("garden", CONVERSATION[2:3])
         (run,) = await rig.deliver(documents([*kitchen, *garden]))
-        failed = {(f["step"]["step"], f["step"]["thread_id"]) for f in run.output["failed"]}
-        assert failed == {("extract_memories", "kitchen"), ("reconcile", None)}
-        assert [(s["step"], s["thread_id"]) for s in run.output["done"]] == [
-            ("extract_memories", "garden")
-        ]
+        assert run.done
+        failed = [(f["step"]["step"], f["step"]["thread_id"]) for f in run.output["failed"]]
+        assert failed == [("extract_memories", "kitchen")] * QUARANTINE_AFTER
+        done = {(s["step"], s["thread_id"]) for s in run.output["done"]}
+        assert done == {("extract_memories", "garden"), ("reconcile", None)}
         memories = await rig.client.get_memories("dana")
         assert [m.content for m in memories] == ["Answer Dana in bullet points."]
         assert replays_identically(rig, run)
-        pending = {(s["step"], s["thread_id"]) for s in rig.counter()["pending"]}
-        assert pending == {("extract_memories", "kitchen"), ("reconcile", None)}
+        counter = rig.counter()
+        poison = counter["health"]["extract_memories/kitchen"]
+        assert poison["quarantined"] and poison["failures"] == QUARANTINE_AFTER
+        assert "400" in poison["error"]
+        assert counter["pending"] == [] and counter["in_flight"] == {}
     finally:
         await rig.close()

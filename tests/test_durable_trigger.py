@@ -15,8 +15,7 @@ from agent_memory.durable import trigger
 from agent_memory.durable.names import TRIGGER_FUNCTION
 from agent_memory.pipeline.due import HIGH_VOLUME, Thresholds
 from agent_memory.settings import Settings
-from tests.durable.replay import indexed
-from tests.durable.rig import FakeStarter
+from tests.durable.replay import HostClient, ReplayHost, indexed
 
 DURABLE = Settings(processor_owner="durable", thresholds=HIGH_VOLUME)
 
@@ -32,6 +31,11 @@ def doc(user: str, thread: str, turn: str, lsn: int, **extra: Any) -> dict[str, 
         "_ts": 1767225600,
         **extra,
     }
+
+
+def new_client() -> HostClient:
+    """The orchestration client of a fresh test host."""
+    return ReplayHost(function_app.app).client
 
 
 BATCH = [
@@ -77,7 +81,7 @@ def test_redelivery_gives_the_same_ids_and_other_batches_other_ids() -> None:
 
 
 async def test_each_user_is_started_once_however_often_the_batch_comes() -> None:
-    starter = FakeStarter()
+    starter = new_client()
     started = await trigger.on_change_feed(starter, BATCH, DURABLE)
     assert len(started) == 2 and set(started) == set(starter.started)
     assert await trigger.on_change_feed(starter, BATCH, DURABLE) == []
@@ -86,7 +90,7 @@ async def test_each_user_is_started_once_however_often_the_batch_comes() -> None
 
 
 async def test_the_in_process_owner_skips_the_batch(caplog: pytest.LogCaptureFixture) -> None:
-    starter = FakeStarter()
+    starter = new_client()
     with caplog.at_level(logging.INFO, logger="agent_memory.durable"):
         assert await trigger.on_change_feed(starter, BATCH, Settings()) == []
     assert starter.start_calls == 0
@@ -95,11 +99,11 @@ async def test_the_in_process_owner_skips_the_batch(caplog: pytest.LogCaptureFix
     )
 
 
-class RacingStarter(FakeStarter):
+class RacingStarter(HostClient):
     """``start_new`` fails; with ``racing`` a concurrent delivery started the instance first."""
 
     def __init__(self, racing: bool) -> None:
-        super().__init__()
+        super().__init__(ReplayHost(function_app.app))
         self.racing = racing
 
     async def start_new(
@@ -109,14 +113,15 @@ class RacingStarter(FakeStarter):
         client_input: Any | None = None,
     ) -> str:
         if self.racing and instance_id:
-            self.started[instance_id] = client_input
-        raise RuntimeError("an instance with this id is running")
+            await super().start_new(orchestration_function_name, instance_id, client_input)
+            return await super().start_new(orchestration_function_name, instance_id, client_input)
+        raise RuntimeError("the task hub is unreachable")
 
 
 async def test_a_start_that_loses_a_race_is_not_an_error_but_other_failures_are() -> None:
     one = [doc("dana", "kitchen", "t1", 1)]
     assert await trigger.on_change_feed(RacingStarter(racing=True), one, DURABLE) == []
-    with pytest.raises(RuntimeError, match="running"):
+    with pytest.raises(RuntimeError, match="unreachable"):
         await trigger.on_change_feed(RacingStarter(racing=False), one, DURABLE)
 
 
@@ -128,7 +133,7 @@ async def test_the_registered_trigger_starts_orchestrations(
     ]
     body = function.get_user_function().client_function  # the code under the client binding
     feed = func.DocumentList([func.Document.from_dict(d) for d in BATCH])
-    starter = FakeStarter()
+    starter = new_client()
     monkeypatch.setenv("MEMORY_PROCESSOR_OWNER", "durable")
     await body(documents=feed, client=starter)
     assert len(starter.started) == 2

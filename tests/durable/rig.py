@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import function_app
 from agent_memory import Turn
 from agent_memory.aio import MemoryClient as AsyncMemoryClient
 from agent_memory.durable import trigger
-from agent_memory.durable.names import COUNTER_ENTITY, ORCHESTRATOR
+from agent_memory.durable.names import COUNTER_ENTITY
 from agent_memory.durable.worker import Worker, use_worker
 from agent_memory.settings import Settings
 from tests.durable.replay import OrchestrationRun, ReplayHost
@@ -24,39 +24,27 @@ def documents(turns: Iterable[Turn]) -> list[dict[str, Any]]:
     return [{**t.model_dump(mode="json"), "_lsn": t.seq} for t in turns]
 
 
-class FakeStarter:
-    """The orchestration client the trigger sees: remembers what it started."""
-
-    def __init__(self) -> None:
-        self.started: dict[str, Any] = {}
-        self.start_calls = 0
-
-    async def get_status(self, instance_id: str) -> Any:
-        status = "Completed" if instance_id in self.started else None
-        return SimpleNamespace(runtime_status=status)
-
-    async def start_new(
-        self,
-        orchestration_function_name: str,
-        instance_id: str | None = None,
-        client_input: Any | None = None,
-    ) -> str:
-        assert orchestration_function_name == ORCHESTRATOR and instance_id
-        self.start_calls += 1
-        self.started[instance_id] = client_input
-        return instance_id
-
-
 class DurableRig:
     """An async client that only stores turns, plus the app's trigger, host and worker."""
 
-    def __init__(self, server: FakeOpenAIServer, db_path: Path, **env: str) -> None:
+    def __init__(
+        self,
+        server: FakeOpenAIServer,
+        db_path: Path,
+        *,
+        rng: random.Random | None = None,
+        fail_rate: float = 0.0,
+        duplicate_rate: float = 0.0,
+        **env: str,
+    ) -> None:
         self.settings = Settings.from_env(
             env_for(server, db_path, MEMORY_PROCESSOR_OWNER="durable", **env)
         )
         self.client = AsyncMemoryClient(settings=self.settings)
-        self.host = ReplayHost(function_app.app)
-        self.starter = FakeStarter()
+        self.host = ReplayHost(
+            function_app.app, rng=rng, fail_rate=fail_rate, duplicate_rate=duplicate_rate
+        )
+        self.starter = self.host.client
         use_worker(Worker(self.client.store, self.client.ai, self.client.embedder, self.settings))
 
     async def add(
@@ -67,12 +55,10 @@ class DurableRig:
         )
 
     async def deliver(self, batch: Sequence[Mapping[str, Any]]) -> list[OrchestrationRun]:
-        """One change-feed batch: the trigger starts orchestrations, the host runs them."""
+        """One change-feed batch: the trigger starts orchestrations, the host runs everything."""
         started = await trigger.on_change_feed(self.starter, batch, self.settings)
-        return [
-            await self.host.run(ORCHESTRATOR, instance_id, self.starter.started[instance_id])
-            for instance_id in started
-        ]
+        await self.host.drain()
+        return [self.host.instances[instance_id].run() for instance_id in started]
 
     def counter(self, user_id: str = "dana") -> Any:
         return self.host.entities.state(COUNTER_ENTITY, user_id)

@@ -34,11 +34,23 @@ class _Message(BaseModel):
 
 
 class TurnRef(_Message):
-    """One new turn as the change feed reports it: where it is and its ``_lsn``."""
+    """One new turn as the change feed reports it: where it is, its ``seq`` and ``_lsn``."""
 
     thread_id: ThreadId
     turn_id: TurnId
     lsn: int = Field(ge=1, description="Cosmos DB _lsn (the turn's seq in the embedded store)")
+    seq: int | None = Field(
+        default=None, ge=1, description="the store's per-thread sequence number, when present"
+    )
+
+    @property
+    def key(self) -> int:
+        """What orders the thread's turns for counting: ``seq``, else ``_lsn``.
+
+        ``seq`` is distinct per turn and grows within a thread; ``_lsn`` is per physical
+        partition and shared by the turns of one transactional batch.
+        """
+        return self.seq if self.seq is not None else self.lsn
 
 
 class Step(_Message):
@@ -66,6 +78,7 @@ class PipelineInput(_Message):
     turns: list[TurnRef]
     thresholds: Thresholds = Field(default_factory=Thresholds)
     owner: str = OWNER_DURABLE
+    generation: int = Field(default=0, ge=0, description="executions continued as new so far")
 
 
 class RecordOperation(_Message):
@@ -78,6 +91,13 @@ class RecordOperation(_Message):
     owner: str = OWNER_DURABLE
 
 
+class StepFailure(_Message):
+    """A step that failed after its retries (its turns stay pending)."""
+
+    step: Step
+    error: str
+
+
 class CompleteOperation(_Message):
     """Input of the entity's ``complete``: what ran; ``more=False`` asks for no further work."""
 
@@ -85,22 +105,25 @@ class CompleteOperation(_Message):
     now: UtcDatetime
     done: list[Step] = Field(default_factory=list)
     failed: list[Step] = Field(default_factory=list)
+    failures: list[StepFailure] = Field(default_factory=list, description="failed, with errors")
     more: bool = True
 
 
+class ReleaseOperation(_Message):
+    """Input of the entity's ``release``: step keys to lift the quarantine of (None: all)."""
+
+    keys: list[str] | None = None
+
+
 class Work(_Message):
-    """What the entity hands an orchestration: steps now claimed by it."""
+    """What the entity hands an orchestration: steps now claimed by it, or when to come back."""
 
     steps: list[Step] = Field(default_factory=list)
     counted: int = Field(default=0, ge=0, description="turns of the batch counted now")
     previous_owner: str | None = None
-
-
-class StepFailure(_Message):
-    """A step that failed after its retries (its turns stay pending)."""
-
-    step: Step
-    error: str
+    wake_at: UtcDatetime | None = Field(
+        default=None, description="no steps now; held-off steps are due then (the caller drains)"
+    )
 
 
 class PipelineResult(BaseModel):
@@ -111,5 +134,6 @@ class PipelineResult(BaseModel):
     user_id: str
     counted: int = 0
     rounds: int = 0
+    waits: int = 0
     done: list[Step] = Field(default_factory=list)
     failed: list[StepFailure] = Field(default_factory=list)

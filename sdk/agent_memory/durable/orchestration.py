@@ -32,16 +32,21 @@ from agent_memory.durable.messages import (
     Work,
 )
 from agent_memory.durable.names import COMPLETE, COUNTER_ENTITY, RECORD
+from agent_memory.durable.timing import (
+    BACKOFF_COEFFICIENT,
+    FIRST_RETRY_INTERVAL_MS,
+    MAX_ATTEMPTS,
+    MAX_RETRY_INTERVAL_MS,
+)
 from agent_memory.pipeline.due import Thresholds
 from agent_memory.pipeline.requests import ReconcileRequest, ThreadRequest, UserRequest
 
-#: Work rounds per orchestration; what comes due after the last one waits for the next batch.
+#: Work rounds and hold-off waits per execution; beyond, the orchestration continues as new
+#: (a fresh history) with an empty batch and keeps draining.
 MAX_ROUNDS: Final = 8
-#: Activity retries: 5 s, 10 s, 20 s between four attempts (backoff capped at one minute).
-FIRST_RETRY_INTERVAL_MS: Final = 5_000
-MAX_ATTEMPTS: Final = 4
-BACKOFF_COEFFICIENT: Final = 2.0
-MAX_RETRY_INTERVAL_MS: Final = 60_000
+MAX_WAITS: Final = 16
+#: Executions of one instance (``continue_as_new``) before it stops; the sweeper re-runs it.
+MAX_GENERATIONS: Final = 64
 _ERROR_CHARS: Final = 500
 
 
@@ -73,6 +78,10 @@ class OrchestrationContext(Protocol):
     ) -> Any: ...
 
     def task_all(self, activities: list[Any]) -> Any: ...
+
+    def create_timer(self, fire_at: datetime) -> Any: ...
+
+    def continue_as_new(self, input_: Any) -> None: ...
 
 
 @functools.cache
@@ -168,17 +177,16 @@ def _run_phase(
 def run_round(
     context: OrchestrationContext, request: PipelineInput, steps: Sequence[Step]
 ) -> Generator[Any, Any, tuple[list[Step], list[StepFailure]]]:
-    """Extractions, then reconcile and thread summaries, then the user summary."""
+    """Extractions, then reconcile and thread summaries, then the user summary.
+
+    A failed extraction does not hold back reconcile: reconcile works on the facts stored so
+    far, and the failed thread's turns stay pending for its next attempt.
+    """
     done: list[Step] = []
     failed: list[StepFailure] = []
     extractions = [s for s in steps if s.step == EXTRACT_STEP]
-    extracted = yield from _run_phase(context, request, extractions, done, failed)
-    second: list[Step] = []
-    for step in steps:
-        if step.step == RECONCILE_STEP and not extracted:
-            failed.append(StepFailure(step=step, error="deferred: an extraction failed"))
-        elif step.step in (RECONCILE_STEP, THREAD_SUMMARY_STEP):
-            second.append(step)
+    yield from _run_phase(context, request, extractions, done, failed)
+    second = [s for s in steps if s.step in (RECONCILE_STEP, THREAD_SUMMARY_STEP)]
     yield from _run_phase(context, request, second, done, failed)
     last = [s for s in steps if s.step == USER_SUMMARY_STEP]
     yield from _run_phase(context, request, last, done, failed)
@@ -186,7 +194,14 @@ def run_round(
 
 
 def pipeline(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    """The orchestrator body: record the batch, then run rounds until nothing is handed out."""
+    """The orchestrator body: record the batch, run rounds, wait out hold-offs, then finish.
+
+    The entity hands out claimed steps; after each round ``complete`` reports what ran and
+    hands out what is due now. When nothing is due but held-off steps remain, the entity
+    names a wake time for one orchestration of the user (the drainer), which sleeps on a
+    durable timer and asks again. Past :data:`MAX_ROUNDS` rounds or :data:`MAX_WAITS` waits
+    the instance continues as new with an empty batch, so its history stays small.
+    """
     request = PipelineInput.model_validate(context.get_input(expected_type=dict))
     entity = counter_entity_id(request.user_id)
     result = PipelineResult(user_id=request.user_id)
@@ -201,19 +216,44 @@ def pipeline(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any
         (yield context.call_entity(entity, RECORD, _json(record), expected_type=dict))
     )
     result.counted = work.counted
-    while work.steps:
-        done, failed = yield from run_round(context, request, work.steps)
-        result.rounds += 1
-        result.done.extend(done)
-        result.failed.extend(failed)
+    while work.steps or work.wake_at is not None:
+        if result.rounds >= MAX_ROUNDS or result.waits >= MAX_WAITS:
+            if request.generation + 1 < MAX_GENERATIONS:
+                # release the claims first: the next execution records an empty batch
+                yield context.call_entity(
+                    entity, COMPLETE, _json(_release(context)), expected_type=dict
+                )
+                context.continue_as_new(_json(_next_generation(request)))
+            break
+        if work.steps:
+            done, failed = yield from run_round(context, request, work.steps)
+            result.rounds += 1
+            result.done.extend(done)
+            result.failed.extend(failed)
+        else:
+            assert work.wake_at is not None
+            yield context.create_timer(work.wake_at)
+            result.waits += 1
+            done, failed = [], []
         finish = CompleteOperation(
             instance_id=context.instance_id,
             now=context.current_utc_datetime,
             done=done,
-            failed=[f.step for f in failed],
-            more=result.rounds < MAX_ROUNDS,
+            failures=failed,
         )
         work = Work.model_validate(
             (yield context.call_entity(entity, COMPLETE, _json(finish), expected_type=dict))
         )
     return result.model_dump(mode="json")
+
+
+def _release(context: OrchestrationContext) -> CompleteOperation:
+    """A ``complete`` that returns every claim of this instance and asks for nothing more."""
+    return CompleteOperation(
+        instance_id=context.instance_id, now=context.current_utc_datetime, more=False
+    )
+
+
+def _next_generation(request: PipelineInput) -> PipelineInput:
+    """The input of the next execution: the same user and settings, no new turns."""
+    return request.model_copy(update={"turns": [], "generation": request.generation + 1})

@@ -1,8 +1,10 @@
 """The change-feed trigger's logic: group a batch's new turns by user, one orchestration each.
 
 Instance ids are derived from the batch's turns (a hash of the sorted ``(user, thread, turn id,
-_lsn)``), so a redelivered batch maps to the same ids, and an id that already exists is not
-started again. Orchestration inputs carry ids and ``_lsn`` only, never turn text.
+_lsn)``), so a redelivered batch maps to the same ids. An instance that is Pending, Running or
+Completed is not started again; a Failed or Terminated one is started afresh (the task hub's
+``NonRunningStates`` lets ``start_new`` replace it). Orchestration inputs carry ids and
+sequence numbers only, never turn text.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -48,8 +50,12 @@ def feed_turn(document: Mapping[str, Any]) -> tuple[str, TurnRef] | None:
         return None
     try:
         user_id = check_identifier(document["user_id"], "user_id")
+        seq = document.get("seq")
         turn = TurnRef(
-            thread_id=document["thread_id"], turn_id=document["id"], lsn=int(document["_lsn"])
+            thread_id=document["thread_id"],
+            turn_id=document["id"],
+            lsn=int(document["_lsn"]),
+            seq=None if seq is None else int(seq),
         )
     except (ValueError, TypeError, ValidationError) as exc:
         logger.warning("skipping change-feed document %r: %s", document.get("id"), exc)
@@ -71,13 +77,13 @@ def plan(
     thresholds: Thresholds,
     owner: str = OWNER_DURABLE,
 ) -> list[OrchestrationRequest]:
-    """One request per user, users and turns in feed order, each turn id once."""
-    groups: dict[str, dict[str, TurnRef]] = {}
+    """One request per user, users and turns in feed order, each (thread, turn id) once."""
+    groups: dict[str, dict[str, TurnRef]] = {}  # user -> "thread/turn id" -> turn
     for document in documents:
         found = feed_turn(document)
         if found is not None:
             user_id, turn = found
-            groups.setdefault(user_id, {}).setdefault(turn.turn_id, turn)
+            groups.setdefault(user_id, {}).setdefault(f"{turn.thread_id}/{turn.turn_id}", turn)
     requests = []
     for user_id, by_id in groups.items():
         turns = list(by_id.values())
@@ -105,22 +111,34 @@ class StarterClient(Protocol):
     ) -> Any: ...
 
 
-async def _exists(client: StarterClient, instance_id: str) -> bool:
+#: Runtime statuses after which the same batch is started again.
+RERUN_STATUSES: Final = frozenset({"Failed", "Terminated"})
+
+
+async def runtime_status(client: StarterClient, instance_id: str) -> str | None:
+    """The instance's runtime status name (``"Running"``, ``"Failed"``…), None if it has none."""
     status = await client.get_status(instance_id)
-    return status is not None and getattr(status, "runtime_status", None) is not None
+    found = getattr(status, "runtime_status", None)
+    return None if found is None else str(getattr(found, "name", found))
 
 
 async def _start(client: StarterClient, request: OrchestrationRequest) -> str | None:
-    if await _exists(client, request.instance_id):
-        logger.info("orchestration %s exists: batch already started", request.instance_id)
+    status = await runtime_status(client, request.instance_id)
+    if status is not None and status not in RERUN_STATUSES:
+        logger.info("orchestration %s is %s: batch already started", request.instance_id, status)
         return None
+    if status is not None:
+        logger.warning(
+            "orchestration %s was %s: running the batch again", request.instance_id, status
+        )
     try:
         await client.start_new(
             ORCHESTRATOR, request.instance_id, request.input.model_dump(mode="json")
         )
     except Exception:
-        if await _exists(client, request.instance_id):
-            return None  # a concurrent delivery of the same batch started it
+        again = await runtime_status(client, request.instance_id)
+        if again is not None and again not in RERUN_STATUSES:
+            return None  # a concurrent delivery of the same batch started it ("already exists")
         raise
     return request.instance_id
 
