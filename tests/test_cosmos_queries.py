@@ -11,7 +11,16 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpResponseError
 
-from agent_memory import ConfigurationError, ConflictError, Memory, SearchQuery, StoreError, Turn
+from agent_memory import (
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    Memory,
+    SearchQuery,
+    StoreError,
+    Turn,
+)
+from agent_memory.errors import PartitionFullError
 from agent_memory.models import SearchHit, Summary, UsageRecord
 from agent_memory.stores.cosmos import documents as docs
 from agent_memory.stores.cosmos import queries
@@ -40,7 +49,9 @@ def request(text: str, **options: Any) -> SearchQuery:
 @pytest.mark.parametrize("text", HOSTILE)
 def test_caller_text_only_ever_travels_as_parameters(text: str) -> None:
     built = [
-        queries.existing_turns("alice", text, [text]),
+        queries.append_state("alice", text, [text]),
+        queries.thread_heads(text),
+        queries.summary_state("alice", text, text),
         queries.list_turns("alice", text, after=3, limit=2, latest=True),
         queries.list_memories("alice", 0.0, memory_types=["fact"], thread_id=text, limit=3),
         queries.memories_from_thread("alice", text),
@@ -67,7 +78,7 @@ def test_hybrid_search_fuses_full_text_and_vector_ranks_in_the_users_partition()
         "memories", "alice", request("golden retriever"), ["golden", "retriever"], 9.5
     )
     assert q is not None and q.ranking == "hybrid"
-    assert q.text.startswith("SELECT TOP @top c.id, c.user_id, c.type, c.content,")
+    assert q.text.startswith("SELECT TOP 5 c.id, c.user_id, c.type, c.content,")
     assert "embedding" not in q.text.split(" FROM c")[0]
     assert q.text.endswith(
         "WHERE c.user_id = @user_id AND c.thread_id = @scope "
@@ -80,7 +91,6 @@ def test_hybrid_search_fuses_full_text_and_vector_ranks_in_the_users_partition()
         "@user_id": "alice",
         "@scope": "#user",
         "@now": 9.5,
-        "@top": 5,
         "@term0": "golden",
         "@term1": "retriever",
         "@vector": [0.5, -0.25, 1.0],
@@ -101,7 +111,8 @@ def test_text_mode_keeps_only_matching_items_and_vector_mode_ignores_terms() -> 
     text = queries.search("turns", "alice", request("kitten", mode="text"), ["kitten"], 0.0)
     assert text is not None and text.ranking == "text"
     assert text.text.endswith(
-        "WHERE c.user_id = @user_id AND FullTextContainsAny(c.content, @term0) "
+        "WHERE c.user_id = @user_id AND IS_DEFINED(c.seq) "
+        "AND FullTextContainsAny(c.content, @term0) "
         "ORDER BY RANK FullTextScore(c.content, @term0)"
     )
     assert "@vector" not in dict(text.values)
@@ -144,7 +155,7 @@ def test_search_filters_are_clauses_with_parameters() -> None:
         "t2",
         ["diet", "food"],
     )
-    assert (values["@min_confidence"], values["@top"]) == (0.7, 3)
+    assert values["@min_confidence"] == 0.7 and q.text.startswith("SELECT TOP 3 ")
 
 
 def test_turns_cannot_match_memory_only_filters_and_respect_the_thread() -> None:
@@ -174,9 +185,91 @@ def test_listing_queries() -> None:
     assert latest.text.startswith("SELECT TOP @top ") and latest.text.endswith("c.seq DESC")
     memories = queries.list_memories("alice", 1.0)
     assert memories.text.endswith("ORDER BY c.created_at DESC, c.id DESC")
-    assert queries.thread_starts("alice").text == (
-        "SELECT c.thread_id, MIN(c.seq) AS first_seq FROM c WHERE c.user_id = @user_id "
-        "GROUP BY c.thread_id"
+    heads = queries.thread_heads("alice")
+    assert heads.text == (
+        "SELECT c.thread_id, c.first_seq FROM c WHERE c.user_id = @user_id AND c.id = @head"
+    )
+    assert dict(heads.values) == {"@user_id": "alice", "@head": docs.HEAD_ID}
+    state = queries.append_state("alice", "t1", ["a", "b"])
+    assert state.text.endswith("AND (c.id = @head OR ARRAY_CONTAINS(@ids, c.id))")
+    assert "c._etag" in state.text and "c.last_seq" in state.text
+    assert "ORDER BY" not in queries.list_summaries("alice", "thread").text
+
+
+def every_query(text: str = "tea") -> list[queries.CosmosQuery]:
+    """One query of every builder in the module, ranked ones in every mode and container."""
+    built = [
+        queries.append_state("alice", "t1", ["a"]),
+        queries.list_turns("alice", "t1", after=3, limit=2, latest=True),
+        queries.list_turns("alice", "t1", after=0, limit=None, latest=False),
+        queries.thread_heads("alice"),
+        queries.list_memories("alice", 0.0, limit=3),
+        queries.memories_from_thread("alice", "t1"),
+        queries.list_summaries("alice", "thread"),
+        queries.summary_state("alice", "t1", "summary-thread"),
+        queries.list_usage("alice", charges=True),
+        queries.items_of("alice"),
+        queries.items_of("alice", "t1"),
+    ]
+    for kind in ("memories", "turns"):
+        for mode in ("hybrid", "text", "vector"):
+            q = queries.search(kind, "alice", request(text, mode=mode), query_terms(text), 0.0)
+            assert q is not None
+            built.append(q)
+    return built
+
+
+def test_every_query_builder_is_covered() -> None:
+    builders = {
+        name
+        for name, value in vars(queries).items()
+        if callable(value)
+        and getattr(value, "__module__", None) == queries.__name__
+        and str(getattr(value, "__annotations__", {}).get("return", "")).startswith("CosmosQuery")
+    }
+    assert builders == {
+        "append_state",
+        "list_turns",
+        "thread_heads",
+        "list_memories",
+        "memories_from_thread",
+        "search",
+        "list_summaries",
+        "summary_state",
+        "list_usage",
+        "items_of",
+    }
+
+
+def test_no_query_groups_or_deduplicates() -> None:
+    for q in every_query():
+        upper = q.text.upper()
+        assert "GROUP BY" not in upper and "DISTINCT" not in upper, q.text
+
+
+def test_every_ranked_query_has_a_literal_validated_top() -> None:
+    ranked = [q for q in every_query() if q.ranking is not None]
+    assert {q.ranking for q in ranked} == {"hybrid", "text", "vector"}
+    for q in ranked:
+        assert q.text.startswith("SELECT TOP 5 "), q.text
+        assert "@top" not in q.text and "@top" not in dict(q.values)
+    assert all("ORDER BY RANK" not in q.text for q in every_query() if q.ranking is None)
+    for top in (1, 1000):
+        q = queries.search("memories", "alice", request("tea", top=top), ["tea"], 0.0)
+        assert q is not None and q.text.startswith(f"SELECT TOP {top} ")
+    for bad in (0, -1, 1001, True, 2.0, "5"):
+        with pytest.raises(InvalidInputError, match="top must be an integer"):
+            queries.search("memories", "alice", request("tea", top=bad), ["tea"], 0.0)
+
+
+def test_ranked_queries_pin_the_partition_key_in_where() -> None:
+    memories = queries.search("memories", "alice", request("tea"), ["tea"], 0.0)
+    assert memories is not None
+    assert "WHERE c.user_id = @user_id AND c.thread_id = @scope " in memories.text
+    turns = queries.search("turns", "alice", request("tea", thread_id="t2"), ["tea"], 0.0)
+    assert turns is not None
+    assert "WHERE c.user_id = @user_id AND IS_DEFINED(c.seq) AND c.thread_id = @thread_id" in (
+        turns.text
     )
 
 
@@ -270,6 +363,7 @@ def test_seq_clock_only_grows() -> None:
 def test_batches_respect_the_transactional_limits() -> None:
     small = [{"id": str(i)} for i in range(250)]
     assert [len(b) for b in docs.batches(small)] == [100, 100, 50]
+    assert [len(b) for b in docs.batches(small, reserve=1)] == [99, 99, 52]
     big = [{"id": str(i), "content": "x" * 600_000} for i in range(5)]
     assert [len(b) for b in docs.batches(big)] == [2, 2, 1]
 
@@ -287,8 +381,14 @@ def test_ids_and_names() -> None:
 # -- errors and request charges -------------------------------------------------------------
 
 
-def cosmos_error(status: int) -> CosmosHttpResponseError:
-    return CosmosHttpResponseError(status_code=status, message=f"status {status}")
+def cosmos_error(status: int, sub_status: int | None = None) -> CosmosHttpResponseError:
+    headers = {} if sub_status is None else {"x-ms-substatus": str(sub_status)}
+    response = type("Response", (), {"status_code": status, "headers": headers, "reason": None})
+    if sub_status is None:
+        return CosmosHttpResponseError(status_code=status, message=f"status {status}")
+    return CosmosHttpResponseError(
+        status_code=status, message=f"status {status}", response=response()
+    )
 
 
 @pytest.mark.parametrize(
@@ -296,6 +396,20 @@ def cosmos_error(status: int) -> CosmosHttpResponseError:
     [
         (cosmos_error(401), ConfigurationError, "COSMOS_DB_KEY"),
         (cosmos_error(403), ConfigurationError, "role assignment"),
+        (cosmos_error(403, 5301), ConfigurationError, "role assignment"),
+        (cosmos_error(403, 1014), PartitionFullError, "partition is full"),
+        (
+            CosmosBatchOperationError(
+                0,
+                {},
+                403,
+                "batch",
+                operation_responses=[{"statusCode": 403, "subStatusCode": 1014}],
+            ),
+            PartitionFullError,
+            "partition is full",
+        ),
+        (CosmosBatchOperationError(0, {}, 403, "batch", []), ConfigurationError, "role"),
         (ClientAuthenticationError("no token"), ConfigurationError, "COSMOS_DB_KEY"),
         (cosmos_error(409), ConflictError, "concurrent"),
         (cosmos_error(412), ConflictError, "concurrent"),

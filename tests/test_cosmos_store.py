@@ -17,8 +17,16 @@ from typing import Any
 import numpy as np
 import pytest
 from azure.cosmos import CosmosClient
+from azure.cosmos.exceptions import CosmosBatchOperationError
 
-from agent_memory import ConfigurationError, Memory, SearchQuery, StoreError, Turn
+from agent_memory import (
+    ConfigurationError,
+    InvalidInputError,
+    Memory,
+    SearchQuery,
+    StoreError,
+    Turn,
+)
 from agent_memory._async.cosmos_store import AsyncCosmosStore
 from agent_memory._sync.cosmos_store import CosmosStore
 from agent_memory.models import COUNTERS_CONTAINER, Summary, UsageRecord
@@ -26,6 +34,8 @@ from agent_memory.stores.cosmos import documents as docs
 from agent_memory.stores.cosmos import queries
 from agent_memory.stores.query import query_terms
 from tests.conftest import FakeClock
+from tests.support import concurrent_appends as race_module
+from tests.support.concurrent_appends import check_race, race_appends
 from tests.support.cosmos_server import CosmosServer, RecordedRequest, RequestLog, unique_database
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -170,12 +180,17 @@ def test_turns_append_atomically_list_after_a_watermark_and_are_not_duplicated(
     assert first.created == 3
     seqs = [t.seq for t in first.turns]
     assert all(isinstance(s, int) for s in seqs) and seqs == sorted(set(seqs))
-    (batch,) = [r for r in wire.log.since(mark) if r.headers.get("x-ms-cosmos-batch-atomic")]
+    (batch,) = batches_since(wire.log, mark)
     assert batch.partition_key == [wire.user, "t1"]
-    assert [op["operationType"] for op in batch.body] == ["Create"] * 3
-    assert [op["resourceBody"]["seq"] for op in batch.body] == seqs
+    head, *creates = batch.body
+    assert head["operationType"] == "Create" and "ifMatch" not in head
+    assert head["resourceBody"] == docs.head_doc(
+        wire.user, "t1", first_seq=seqs[0], last_seq=seqs[-1], now=docs.timestamp(clock())
+    )
+    assert [op["operationType"] for op in creates] == ["Create"] * 3
+    assert [op["resourceBody"]["seq"] for op in creates] == seqs
     assert all("ttl" not in op["resourceBody"] for op in batch.body)
-    assert batch.body[0]["resourceBody"]["embedding"] == [1.0, 2.0, 3.0, 4.0]
+    assert creates[0]["resourceBody"]["embedding"] == [1.0, 2.0, 3.0, 4.0]
 
     listed = wire.store.list_turns(wire.user, "t1")
     assert [t.content for t in listed] == ["one", "two", "three"] and listed == first.turns
@@ -189,8 +204,16 @@ def test_turns_append_atomically_list_after_a_watermark_and_are_not_duplicated(
 
     again = turns(wire, "t1", ["changed", "four"], "a")
     again[1] = again[1].model_copy(update={"id": "a9"})
+    mark = wire.log.mark()
     redelivered = wire.store.append_turns(wire.user, "t1", again, None)
     assert redelivered.created == 1
+    (state,) = wire.log.queries(mark, "memories_turns")
+    assert state.body["query"] == queries.append_state(wire.user, "t1", ["a0", "a9"]).text
+    (batch,) = batches_since(wire.log, mark)
+    head, create = batch.body
+    assert (head["operationType"], head["id"]) == ("Replace", docs.HEAD_ID)
+    assert head["ifMatch"] and head["resourceBody"]["first_seq"] == seqs[0]
+    assert head["resourceBody"]["last_seq"] == create["resourceBody"]["seq"] > seqs[-1]
     assert redelivered.turns[0] == first.turns[0]
     assert redelivered.turns[1].seq is not None and redelivered.turns[1].seq > seqs[-1]
     assert [t.content for t in wire.store.list_turns(wire.user, "t1")] == [
@@ -214,6 +237,104 @@ def test_seq_keeps_growing_across_store_instances(
     assert [t.content for t in listed] == [f"turn {i}" for i in range(4)]
     assert [t.seq for t in listed] == sorted({t.seq for t in listed})
     other.close()
+
+
+def batches_since(log: RequestLog, mark: int) -> list[RecordedRequest]:
+    return [r for r in log.since(mark) if r.headers.get("x-ms-cosmos-batch-atomic")]
+
+
+def test_this_servers_batch_stops_at_a_failed_condition_as_appends_rely_on(
+    wire: Wire, clock: FakeClock
+) -> None:
+    """What the npm server proves of batches, and what only an account does.
+
+    The server runs a batch's operations in order and answers 424 for the ones after a
+    failure, but does not roll back the ones before it. Appends put the head's conditional
+    replacement first, so a lost race writes nothing here too; the rollback of a batch whose
+    later operation fails is proved only against an account (``Docs/azure_testing.md``).
+    """
+    wire.store.append_turns(wire.user, "t1", turns(wire, "t1", ["one"], "b"), None)
+    container = wire.container("memories_turns")
+    partition = [wire.user, "t1"]
+    head = docs.head_doc(wire.user, "t1", first_seq=1, last_seq=2, now="x")
+    with pytest.raises(CosmosBatchOperationError) as lost:
+        container.execute_item_batch(
+            [
+                ("replace", (docs.HEAD_ID, head), {"if_match_etag": '"stale"'}),
+                ("create", ({"id": "b9", "user_id": wire.user, "thread_id": "t1", "seq": 2},)),
+            ],
+            partition_key=partition,
+        )
+    assert lost.value.status_code == 412 and lost.value.error_index == 0
+    assert [r["statusCode"] for r in lost.value.operation_responses] == [412, 424]
+    assert [t.id for t in wire.store.list_turns(wire.user, "t1")] == ["b0"]
+
+
+def test_a_writer_that_loses_the_race_for_the_head_appends_after_the_winner(
+    wire: Wire, clock: FakeClock, cosmos_server: CosmosServer
+) -> None:
+    """Writer A reads the head, writer B appends, then A's batch fails on the head's ETag
+    (412) and A starts over: A's turn gets a higher ``seq`` than B's, nothing is lost."""
+    log = RequestLog()
+    cut_in: list[int] = []
+
+    def hook(pipeline_request: Any) -> None:
+        log(pipeline_request)
+        if pipeline_request.http_request.headers.get("x-ms-cosmos-batch-atomic") and not cut_in:
+            cut_in.append(1)
+            wire.store.append_turns(wire.user, "t1", turns(wire, "t1", ["from b"], "b"), None)
+
+    wire.store.append_turns(wire.user, "t1", turns(wire, "t1", ["first"], "f"), None)
+    writer_a = CosmosStore(
+        cosmos_server.endpoint,
+        key=cosmos_server.key,
+        database=wire.database,
+        dimensions=DIMS,
+        raw_request_hook=hook,
+    )
+    result = writer_a.append_turns(wire.user, "t1", turns(wire, "t1", ["from a"], "a"), None)
+    writer_a.close()
+    assert result.created == 1
+    sent = batches_since(log, 0)
+    assert len(sent) == 2 and all(b.body[0]["operationType"] == "Replace" for b in sent)
+    listed = wire.store.list_turns(wire.user, "t1")
+    assert [t.content for t in listed] == ["first", "from b", "from a"]
+    assert [t.seq for t in listed] == sorted({t.seq for t in listed})
+    assert result.turns[0].seq == listed[-1].seq
+
+
+def test_concurrent_appenders_on_one_thread_are_all_extracted_in_seq_order(
+    wire: Wire, clock: FakeClock, cosmos_server: CosmosServer
+) -> None:
+    counters = wire.container(COUNTERS_CONTAINER)
+    step = race_module.STEP
+    counters.create_item(
+        docs.watermark_doc(docs.watermark_id(step), [wire.user, "t1"], step, 0, "x")
+    )
+
+    def open_store() -> CosmosStore:
+        return CosmosStore(
+            cosmos_server.endpoint, key=cosmos_server.key, database=wire.database, dimensions=DIMS
+        )
+
+    mark = wire.log.mark()
+    race = race_appends(open_store, wire.store, user=wire.user, thread="t1", now=clock)
+    check_race(race)
+    assert len(race.appended) == 40 and race.passes >= 2
+    assert [t.id for t in wire.store.list_turns(wire.user, "t1")] == race.seen_ids
+    final = wire.store.get_watermark(wire.user, "t1", step)
+    assert final == race.seen[-1].seq
+    assert all("GROUP BY" not in r.body["query"].upper() for r in wire.log.queries(mark))
+
+
+def test_a_turn_cannot_take_the_head_items_id(wire: Wire, clock: FakeClock) -> None:
+    mark = wire.log.mark()
+    with pytest.raises(InvalidInputError, match="reserved"):
+        (turn,) = turns(wire, "t1", ["x"], "h")
+        wire.store.append_turns(
+            wire.user, "t1", [turn.model_copy(update={"id": docs.HEAD_ID})], None
+        )
+    assert wire.log.since(mark) == []
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -269,7 +390,8 @@ def test_memories_are_created_once_listed_filtered_and_superseded_conditionally(
     assert wire.store.supersede(wire.user, a.id, by=c.id, reason="contradict") is True
     (patch,) = [r for r in wire.log.since(mark) if r.method == "PATCH"]
     assert patch.partition_key == [wire.user, "#user"]
-    assert patch.body["condition"] == "FROM c WHERE NOT IS_STRING(c.superseded_by)"
+    assert patch.body["condition"] == queries.active_memory_condition(clock().timestamp())
+    assert patch.body["condition"].startswith("FROM c WHERE NOT IS_STRING(c.superseded_by) AND")
     assert wire.store.supersede(wire.user, a.id, by="other", reason="duplicate") is False
     assert wire.store.supersede(wire.user, "mem-missing", by=c.id, reason="duplicate") is False
     assert wire.store.supersede(wire.user, "bad/id", by=c.id, reason="duplicate") is False
@@ -345,6 +467,53 @@ def test_summaries_are_put_and_replaced(wire: Wire, clock: FakeClock) -> None:
     wire.store.put_summary(profile, None)
     assert wire.store.get_summary(wire.user, "user") == profile
     assert wire.store.get_summary(wire.user, "thread", None) is None
+
+
+def test_a_summary_covering_more_turns_is_never_overwritten(wire: Wire, clock: FakeClock) -> None:
+    newer = Summary(
+        user_id=wire.user,
+        thread_id="t1",
+        kind="thread",
+        content="covers 20",
+        covers_up_to=20,
+        updated_at=clock(),
+    )
+    wire.store.put_summary(newer, None)
+    clock.advance(seconds=5)
+    late = newer.model_copy(
+        update={"content": "covers 10", "covers_up_to": 10, "updated_at": clock()}
+    )
+    mark = wire.log.mark()
+    wire.store.put_summary(late, vectors(1)[0])
+    assert [r.method for r in wire.log.since(mark)] == ["POST"]  # one query, no write
+    assert wire.store.get_summary(wire.user, "thread", "t1") == newer
+    same = newer.model_copy(update={"content": "covers 20 again", "updated_at": clock()})
+    mark = wire.log.mark()
+    wire.store.put_summary(same, None)
+    assert wire.store.get_summary(wire.user, "thread", "t1") == same
+    query, replace = wire.log.since(mark)[:2]
+    assert query.is_query and replace.method == "PUT"
+    assert replace.headers["if-match"]  # the ETag the query read
+
+
+def test_supersede_keeps_the_expiry_of_an_expiring_memory(wire: Wire, clock: FakeClock) -> None:
+    short = memory(wire, "Alice is in Rome this week.", ttl=3600)
+    winner = memory(wire, "Alice is in Rome until Sunday.")
+    for m in (short, winner):
+        assert wire.store.create_memory(m, None)
+    clock.advance(seconds=600)
+    mark = wire.log.mark()
+    assert wire.store.supersede(wire.user, short.id, by=winner.id, reason="contradict")
+    first, second = [r for r in wire.log.since(mark) if r.method == "PATCH"]
+    assert "/superseded_by" in str(first.body["operations"])
+    assert second.body == {"operations": [{"op": "set", "path": "/ttl", "value": 3000}]}
+    mark = wire.log.mark()
+    assert wire.store.supersede(wire.user, winner.id, by=short.id, reason="duplicate")
+    assert len([r for r in wire.log.since(mark) if r.method == "PATCH"]) == 1  # never expires
+    brief = memory(wire, "Alice is on a call.", ttl=60)
+    wire.store.create_memory(brief, None)
+    clock.advance(seconds=61)
+    assert wire.store.supersede(wire.user, brief.id, by=winner.id, reason="duplicate") is False
 
 
 def test_counters_increment_by_patch_and_report_the_previous_owner(wire: Wire) -> None:
@@ -457,7 +626,7 @@ def prefix_query(wire: Wire, call: Callable[[], Any], container: str) -> Recorde
 
 def test_user_wide_reads_are_scoped_to_the_users_key_prefix(wire: Wire) -> None:
     threads = prefix_query(wire, lambda: wire.store.list_threads(wire.user), "memories_turns")
-    expected = queries.thread_starts(wire.user)
+    expected = queries.thread_heads(wire.user)
     assert (threads.body["query"], threads.body["parameters"]) == (
         expected.text,
         expected.parameters,
@@ -470,25 +639,48 @@ def test_user_wide_reads_are_scoped_to_the_users_key_prefix(wire: Wire) -> None:
     assert forget.body["query"] == queries.items_of(wire.user).text
 
 
-def test_search_is_one_ranked_query_in_the_users_partition(wire: Wire, clock: FakeClock) -> None:
+@pytest.mark.parametrize(
+    ("mode", "ranking"),
+    [("hybrid", "ORDER BY RANK RRF("), ("text", "ORDER BY RANK FullTextScore("), ("vector", "")],
+)
+def test_search_names_no_partition_key_and_pins_the_users_in_where(
+    wire: Wire, clock: FakeClock, mode: str, ranking: str
+) -> None:
+    """Ranked queries go out without a partition key (the SDK's query-plan path, which ranks
+    across physical partitions), with the key in ``WHERE`` and a literal ``TOP``."""
     mark = wire.log.mark()
     request = SearchQuery(
-        text='golden "retriever" -- OR 1=1', vector=vectors(1)[0], top=3, tags=("pets",)
+        text='golden "retriever" -- OR 1=1',
+        vector=vectors(1)[0],
+        top=3,
+        include_turns=True,
+        mode=mode,  # type: ignore[arg-type]
     )
     with pytest.raises(StoreError, match="status 400"):
         wire.store.search(wire.user, request)
-    sent = only_query(wire.log, mark, "memories")
-    assert sent.partition_key == [wire.user, "#user"]
+    (sent,) = wire.log.queries(mark)  # the first ranked query; this server cannot plan it
+    assert sent.partition_key is None and sent.is_cross_partition and not sent.is_prefix_scoped
+    assert "/colls/memories/" in sent.path
     expected = queries.search(
         "memories", wire.user, request, query_terms(request.text), clock().timestamp()
     )
     assert expected is not None
     assert (sent.body["query"], sent.body["parameters"]) == (expected.text, expected.parameters)
-    assert (
-        "ORDER BY RANK RRF(FullTextScore(c.content, @term0, @term1, @term2)" in sent.body["query"]
-    )
-    terms = [p["value"] for p in sent.body["parameters"] if p["name"].startswith("@term")]
-    assert terms == ["golden", "retriever", "1"]
+    assert sent.body["query"].startswith("SELECT TOP 3 ") and ranking in sent.body["query"]
+    assert "WHERE c.user_id = @user_id AND c.thread_id = @scope " in sent.body["query"]
+    assert {"name": "@user_id", "value": wire.user} in sent.body["parameters"]
+    assert {"name": "@scope", "value": "#user"} in sent.body["parameters"]
+    if mode != "vector":
+        terms = [p["value"] for p in sent.body["parameters"] if p["name"].startswith("@term")]
+        assert terms == ["golden", "retriever", "1"]
+
+
+def test_a_search_top_outside_1_to_1000_is_refused_before_anything_is_sent(wire: Wire) -> None:
+    mark = wire.log.mark()
+    for top in (0, 1001):
+        with pytest.raises(InvalidInputError, match="top must be an integer from 1 to 1000"):
+            wire.store.search(wire.user, SearchQuery(text="tea", vector=None, top=top))
+    assert wire.log.since(mark) == []
 
 
 def test_forget_one_thread_names_each_containers_partition(wire: Wire) -> None:
@@ -513,14 +705,15 @@ def test_forget_deletes_in_one_transactional_batch_per_partition(
 ) -> None:
     wire.store.append_turns(wire.user, "t1", turns(wire, "t1", ["a", "b"], "f"), None)
     mark = wire.log.mark()
-    with pytest.raises(StoreError):  # this server cannot delete in a batch
-        wire.store.forget(wire.user, thread_id="t1")
-    batch = next(r for r in wire.log.since(mark) if r.headers.get("x-ms-cosmos-batch-atomic"))
+    counts = wire.store.forget(wire.user, thread_id="t1")
+    assert counts["memories_turns"] == 2  # the thread's head item goes too, uncounted
+    (batch,) = batches_since(wire.log, mark)
     assert batch.partition_key == [wire.user, "t1"]
-    assert batch.body == [
-        {"operationType": "Delete", "id": "f0"},
-        {"operationType": "Delete", "id": "f1"},
-    ]
+    assert sorted(op["id"] for op in batch.body) == sorted([docs.HEAD_ID, "f0", "f1"])
+    assert {op["operationType"] for op in batch.body} == {"Delete"}
+    assert wire.store.list_turns(wire.user, "t1") == []
+    again = wire.store.append_turns(wire.user, "t1", turns(wire, "t1", ["c"], "g"), None)
+    assert again.created == 1 and wire.store.list_turns(wire.user, "t1") == again.turns
 
 
 def test_reads_of_another_users_partition_name_that_user(wire: Wire) -> None:

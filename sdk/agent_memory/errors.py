@@ -29,3 +29,9 @@ class ConflictError(StoreError):
 
 class ModelError(AgentMemoryError):
     """The model service (chat or embeddings) failed or returned unusable output."""
+
+
+class PartitionFullError(StoreError):
+    """A Cosmos DB logical partition (one user's thread, or a user's own records) reached the
+    service's size limit (20 GB; status 403, substatus 1014): nothing more can be written there
+    until items are deleted or expire."""

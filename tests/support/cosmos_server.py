@@ -1,12 +1,19 @@
 """Cosmos DB endpoints for tests: the npm ``@vercel/cosmosdb-server`` on 127.0.0.1, or an account.
 
-``cosmos_server`` (session fixture) starts ``node <.ci/node>/node_modules/@vercel/cosmosdb-server
-/lib/cli.js -p <free port> --host 127.0.0.1`` when ``node`` and the package are installed
-(``npm install --prefix .ci/node @vercel/cosmosdb-server@1.0.1``) and skips otherwise. That
-server speaks the REST protocol for CRUD, patch, batch and simple queries; it lacks prefix
-(hierarchical) partition-key queries, ``RRF`` / ``VectorDistance`` / ``FullTextScore``, TTL,
-batch delete and 404 on missing reads, so those paths are checked by the requests the store
-sends (:class:`RequestLog`).
+``cosmos_server`` (session fixture) starts that server's CLI on a free port of 127.0.0.1 when
+``node`` and the package are installed (``npm install --prefix .ci/node
+@vercel/cosmosdb-server@1.0.1``) and skips otherwise. It is started through
+``cosmosdb_server.js`` beside this module, which adapts one protocol detail: the Python SDK
+names a transactional batch's partition key in a header only, the server reads it from each
+operation, so the launcher copies the header into operations that name none.
+
+That server speaks the REST protocol for CRUD, patch, transactional batch and simple queries.
+A batch runs its operations in order and stops at the first failure (the rest answer 424), but
+it does not roll back the operations before a failed one: the store puts the only operation
+that can fail under concurrency (the thread head's ETag-conditioned replacement) first, and the
+rollback itself is proved against an account only. The server lacks prefix (hierarchical)
+partition-key queries, ``RRF`` / ``VectorDistance`` / ``FullTextScore``, TTL and 404 on missing
+reads, so those paths are checked by the requests the store sends (:class:`RequestLog`).
 
 ``account_skip_reason`` / ``account_store`` serve the contract suite against a real account
 (or the official emulator) named by ``COSMOS_DB_ENDPOINT`` — see ``Docs/azure_testing.md``.
@@ -30,7 +37,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_DIR = ROOT / ".ci" / "node"
-CLI = NODE_DIR / "node_modules" / "@vercel" / "cosmosdb-server" / "lib" / "cli.js"
+LIB = NODE_DIR / "node_modules" / "@vercel" / "cosmosdb-server" / "lib"
+CLI = LIB / "cli.js"
+#: Starts the server with the batch partition-key adaptation (see the module docstring).
+LAUNCHER = Path(__file__).resolve().with_name("cosmosdb_server.js")
 #: Any base64 text is a valid key for the npm server.
 SERVER_KEY = "dGVzdC1rZXk="
 
@@ -76,7 +86,7 @@ def cosmos_server() -> Iterator[CosmosServer]:
         )
     port = _free_port()
     process = subprocess.Popen(
-        [node, str(CLI), "-p", str(port), "--host", "127.0.0.1"],
+        [node, str(LAUNCHER), str(LIB), "-p", str(port), "--host", "127.0.0.1"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -123,7 +133,8 @@ class RecordedRequest:
 
     @property
     def is_cross_partition(self) -> bool:
-        return self.headers.get("x-ms-documentdb-query-enablecrosspartition") == "True"
+        value = self.headers.get("x-ms-documentdb-query-enablecrosspartition", "")
+        return value.lower() == "true"
 
 
 @dataclass

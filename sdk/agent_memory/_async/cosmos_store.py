@@ -18,6 +18,7 @@ from azure.core import MatchConditions
 from azure.cosmos.aio import ContainerProxy, CosmosClient
 from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpResponseError
 
+from agent_memory.durable import polling
 from agent_memory.errors import ConfigurationError, ConflictError, InvalidInputError, StoreError
 from agent_memory.models import (
     COUNTERS_CONTAINER,
@@ -42,11 +43,14 @@ from agent_memory.stores.cosmos import documents as docs
 from agent_memory.stores.cosmos.charges import OperationCharge, RequestCharges
 from agent_memory.stores.cosmos.errors import (
     CONFLICT,
+    CONFLICT_ATTEMPTS,
     NOT_FOUND,
     PRECONDITION_FAILED,
+    conflict_backoff,
     guarded,
     is_status,
 )
+from agent_memory.stores.cosmos.queries import AsyncCrossPartition
 from agent_memory.stores.cosmos.search import hits_of, merge_hits
 from agent_memory.stores.query import SearchQuery, Vector, query_terms
 from agent_memory.validation import check_identifier
@@ -55,7 +59,6 @@ Clock = Callable[[], datetime]
 PartitionValue = list[str]
 
 _ATTEMPTS: Final = 5
-_NOT_SUPERSEDED: Final = "FROM c WHERE NOT IS_STRING(c.superseded_by)"
 
 
 class AsyncCosmosStore:
@@ -104,6 +107,7 @@ class AsyncCosmosStore:
         if not verify_tls:
             self._options["connection_verify"] = False
         self._clock = clock
+        self._pause = polling.AsyncClock()
         self._seq = docs.SeqClock()
         self._client: CosmosClient | None = None
         self._containers: dict[str, ContainerProxy] = {}
@@ -201,12 +205,16 @@ class AsyncCosmosStore:
         self,
         container: ContainerProxy,
         query: queries.CosmosQuery,
-        partition_key: PartitionValue,
+        partition_key: PartitionValue | None,
         **options: Any,
     ) -> list[Any]:
-        items = container.query_items(
-            query.text, parameters=query.parameters, partition_key=partition_key, **options
-        )
+        """All rows of ``query`` in ``partition_key`` (a full key or a prefix); with None, the
+        query names no key (it pins one in ``WHERE``) and takes the SDK's query-plan path."""
+        if partition_key is not None:
+            options["partition_key"] = partition_key
+        else:
+            options.update(AsyncCrossPartition)
+        items = container.query_items(query.text, parameters=query.parameters, **options)
         return [item async for item in items]
 
     async def _read(
@@ -289,15 +297,25 @@ class AsyncCosmosStore:
     async def append_turns(
         self, user_id: str, thread_id: str, turns: Sequence[Turn], embeddings: Vector | None
     ) -> AppendResult:
-        """Append turns (one transactional batch per 100); a turn whose id exists is kept.
+        """Append turns; a turn whose id exists in the thread is kept as stored.
 
-        Each new turn gets ``seq = max(last seq of the thread + 1, now in µs)``; the turns
-        container's unique key on ``/seq`` makes a concurrent writer's batch fail and retry.
+        One query reads the thread's head item and which of the turns exist; the new turns get
+        ``seq`` values after the head's ``last_seq`` (and not below the clock in µs) and are
+        created in one transactional batch (per 99 turns) together with the head's
+        replacement, conditioned on the ETag read. A concurrent append to the same thread
+        makes that condition fail (412; 409 when both create the head); the append then starts
+        over after a short jittered wait, at most 10 attempts (about 3 s of waiting) before
+        ``ConflictError``. So appends to one thread commit one
+        at a time and ``seq`` order is commit order: a reader that has seen ``seq`` *n*
+        never later finds a new turn below *n*. ``InvalidInputError`` for a turn of another
+        user or thread, or with the reserved id ``agent-memory-thread-head``.
         """
         check_identifier(user_id, "user_id")
         check_identifier(thread_id, "thread_id")
         if any(t.user_id != user_id or t.thread_id != thread_id for t in turns):
             raise InvalidInputError("every turn must belong to the given user and thread")
+        if any(t.id == docs.HEAD_ID for t in turns):
+            raise InvalidInputError(f"turn id {docs.HEAD_ID!r} is reserved by the Cosmos DB store")
         unique: dict[str, Turn] = {}
         vectors: dict[str, Vector | None] = {}
         for index, turn in enumerate(turns):
@@ -312,34 +330,68 @@ class AsyncCosmosStore:
         created = 0
         with guarded(self.charges, "append_turns", user_id):
             container = await self._container(TURNS_CONTAINER)
-            for _ in range(_ATTEMPTS):
+            for attempt in range(CONFLICT_ATTEMPTS):
+                if attempt:
+                    await self._pause.sleep(conflict_backoff(attempt - 1))
                 pending = [t for t in unique.values() if t.id not in stored]
-                found = await self._query(
-                    container,
-                    queries.existing_turns(user_id, thread_id, [t.id for t in pending]),
-                    partition,
-                )
-                stored.update((d["id"], docs.turn_from_doc(d)) for d in found)
+                query = queries.append_state(user_id, thread_id, [t.id for t in pending])
+                head: dict[str, Any] | None = None
+                for row in await self._query(container, query, partition):
+                    if docs.is_head(row):
+                        head = row
+                    else:
+                        stored[row["id"]] = docs.turn_from_doc(row)
                 fresh = [t for t in pending if t.id not in stored]
                 if not fresh:
                     break
-                last = await self._query(container, queries.last_seq(user_id, thread_id), partition)
-                start = self._seq.reserve(len(fresh), after=int(last[0]) if last else 0)
-                items = [docs.turn_doc(t, start + i, vectors[t.id]) for i, t in enumerate(fresh)]
                 try:
-                    for batch in docs.batches(items):
-                        await container.execute_item_batch(
-                            [("create", (item,)) for item in batch], partition_key=partition
-                        )
-                        stored.update((item["id"], docs.turn_from_doc(item)) for item in batch)
-                        created += len(batch)
+                    created += await self._commit_turns(
+                        container, partition, head, fresh, vectors, stored
+                    )
                     break
                 except CosmosBatchOperationError as exc:
-                    if not is_status(exc, CONFLICT):
+                    if not is_status(exc, CONFLICT, PRECONDITION_FAILED):
                         raise
             else:
                 raise ConflictError(f"appending to thread {thread_id!r} kept conflicting")
         return AppendResult(turns=[stored[t.id] for t in turns], created=created)
+
+    async def _commit_turns(
+        self,
+        container: ContainerProxy,
+        partition: PartitionValue,
+        head: dict[str, Any] | None,
+        fresh: list[Turn],
+        vectors: dict[str, Vector | None],
+        stored: dict[str, Turn],
+    ) -> int:
+        """Create ``fresh`` after ``head``, moving the head in each batch; the count created."""
+        last = None if head is None else int(head["last_seq"])
+        start = self._seq.reserve(len(fresh), after=last or 0)
+        first = start if head is None else int(head["first_seq"])
+        etag = None if head is None else str(head["_etag"])
+        items = [docs.turn_doc(t, start + i, vectors[t.id]) for i, t in enumerate(fresh)]
+        created = 0
+        for batch in docs.batches(items, reserve=1):
+            body = docs.head_doc(
+                partition[0],
+                partition[1],
+                first_seq=first,
+                last_seq=int(batch[-1]["seq"]),
+                now=docs.timestamp(self._now()),
+            )
+            move: tuple[Any, ...] = (
+                ("create", (body,))
+                if etag is None
+                else ("replace", (docs.HEAD_ID, body), {"if_match_etag": etag})
+            )
+            results = await container.execute_item_batch(
+                [move, *(("create", (item,)) for item in batch)], partition_key=partition
+            )
+            etag = str(results[0]["eTag"])
+            stored.update((item["id"], docs.turn_from_doc(item)) for item in batch)
+            created += len(batch)
+        return created
 
     async def list_turns(
         self,
@@ -362,8 +414,9 @@ class AsyncCosmosStore:
         """Ids of the user's threads that have turns, oldest first."""
         with guarded(self.charges, "list_threads", user_id):
             container = await self._container(TURNS_CONTAINER)
-            rows = await self._query(container, queries.thread_starts(user_id), [user_id])
-        return [r["thread_id"] for r in sorted(rows, key=lambda r: r["first_seq"])]
+            rows = await self._query(container, queries.thread_heads(user_id), [user_id])
+        starts = {r["thread_id"]: int(r["first_seq"]) for r in rows}
+        return sorted(starts, key=lambda thread: (starts[thread], thread))
 
     # -- memories ------------------------------------------------------------------------
 
@@ -448,46 +501,63 @@ class AsyncCosmosStore:
     async def supersede(
         self, user_id: str, memory_id: str, *, by: str, reason: SupersedeReason
     ) -> bool:
-        """Mark an active memory superseded (a patch conditioned on it not being superseded)."""
+        """Mark an active memory superseded (a patch conditioned on it being active).
+
+        Any write restarts a Cosmos DB item's TTL, so a memory that expires (``expires_at``)
+        gets a second patch setting its ``ttl`` to the seconds it had left: superseding never
+        extends a memory's life.
+        """
         check_identifier(user_id, "user_id")
         if not memory_id or docs.has_forbidden(memory_id):
             return False
-        now = docs.timestamp(self._now())
+        moment = self._now()
+        now = docs.timestamp(moment)
         operations = [
             {"op": "set", "path": "/superseded_by", "value": by},
             {"op": "set", "path": "/supersede_reason", "value": reason},
             {"op": "set", "path": "/superseded_at", "value": now},
             {"op": "set", "path": "/updated_at", "value": now},
         ]
+        partition = docs.user_partition(user_id)
         with guarded(self.charges, "supersede", user_id):
             container = await self._container(MEMORIES_CONTAINER)
-            patched = await self._patch(
-                container, memory_id, docs.user_partition(user_id), operations, _NOT_SUPERSEDED
-            )
-        return patched is not None
+            condition = queries.active_memory_condition(moment.timestamp())
+            patched = await self._patch(container, memory_id, partition, operations, condition)
+            if patched is None:
+                return False
+            remaining = docs.remaining_ttl(patched, moment)
+            if remaining is not None:
+                ttl = [{"op": "set", "path": "/ttl", "value": remaining}]
+                await self._patch(container, memory_id, partition, ttl)
+        return True
 
     # -- search --------------------------------------------------------------------------
 
     async def search(self, user_id: str, query: SearchQuery) -> list[SearchHit]:
-        """Hybrid search in the user's partitions: Cosmos ranks, RRF fuses (see queries)."""
+        """Hybrid search in the user's partitions: Cosmos ranks, RRF fuses (see queries).
+
+        Each ranked query pins the user's key (and thread) in ``WHERE`` and is sent without a
+        partition key, so the SDK runs it through the service's query plan: rankings come back
+        in order across physical partitions, and full-text statistics are those of the
+        partitions holding the key (``full_text_score_scope="Local"``). ``InvalidInputError``
+        when ``query.top`` is not an integer from 1 to 1000.
+        """
         check_identifier(user_id, "user_id")
+        queries.literal_top(query.top)
         terms = query_terms(query.text)
         now = self._now().timestamp()
         ranked: list[list[SearchHit]] = []
-        sources: list[tuple[Literal["memories", "turns"], str, PartitionValue]] = [
-            ("memories", MEMORIES_CONTAINER, docs.user_partition(user_id))
-        ]
+        sources: list[tuple[Literal["memories", "turns"], str]] = [("memories", MEMORIES_CONTAINER)]
         if query.include_turns:
-            partition = [user_id] if query.thread_id is None else [user_id, query.thread_id]
-            sources.append(("turns", TURNS_CONTAINER, partition))
+            sources.append(("turns", TURNS_CONTAINER))
         with guarded(self.charges, "search", user_id):
-            for kind, name, partition in sources:
+            for kind, name in sources:
                 request = queries.search(kind, user_id, query, terms, now)
                 if request is None:
                     continue
                 options = {} if request.ranking == "vector" else {"full_text_score_scope": "Local"}
                 container = await self._container(name)
-                rows = await self._query(container, request, partition, **options)
+                rows = await self._query(container, request, None, **options)
                 ranked.append(hits_of(kind, rows, request))
         return merge_hits(ranked, query.top, terms)
 
@@ -507,18 +577,46 @@ class AsyncCosmosStore:
         return None if found is None else docs.summary_from_doc(found)
 
     async def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
-        """Create or replace a summary."""
+        """Create or replace a summary, unless the stored one covers more turns.
+
+        A stored summary with a higher ``covers_up_to`` is kept (a late or repeated step
+        never rolls a summary back); otherwise the new one replaces it, conditioned on the
+        ETag read (a concurrent writer makes the comparison start over).
+        """
         docs.check_vector(embedding, self.dimensions)
+        body = docs.summary_doc(summary, embedding)
+        query = queries.summary_state(summary.user_id, body["thread_id"], body["id"])
+        partition = [summary.user_id, body["thread_id"]]
         with guarded(self.charges, "put_summary", summary.user_id):
             container = await self._container(SUMMARIES_CONTAINER)
-            await container.upsert_item(docs.summary_doc(summary, embedding))
+            for _ in range(_ATTEMPTS):
+                found = await self._query(container, query, partition)
+                if not found:
+                    if await self._create(container, body):
+                        return
+                    continue
+                if int(found[0].get("covers_up_to") or 0) > summary.covers_up_to:
+                    return
+                try:
+                    await container.replace_item(
+                        body["id"],
+                        body,
+                        etag=found[0]["_etag"],
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                    return
+                except CosmosHttpResponseError as exc:
+                    if not is_status(exc, NOT_FOUND, PRECONDITION_FAILED):
+                        raise
+        raise ConflictError(f"the {summary.kind} summary of {summary.user_id!r} kept conflicting")
 
     async def list_summaries(self, user_id: str, kind: SummaryKind) -> list[Summary]:
         """Every summary of a kind for the user, most recently updated first."""
         with guarded(self.charges, "list_summaries", user_id):
             container = await self._container(SUMMARIES_CONTAINER)
             rows = await self._query(container, queries.list_summaries(user_id, kind), [user_id])
-        return [docs.summary_from_doc(r) for r in rows]
+        summaries = [docs.summary_from_doc(r) for r in rows]
+        return sorted(summaries, key=lambda s: (s.updated_at, s.thread_id or ""), reverse=True)
 
     # -- usage ledger --------------------------------------------------------------------
 
@@ -635,6 +733,7 @@ class AsyncCosmosStore:
     async def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
         """Delete every item of the user (or one thread) in every container; counts per container.
 
+        ``memories_turns`` counts turns (a thread's head item goes too, uncounted);
         ``memories_counters`` counts counters and watermarks; the usage ledger is deleted with
         the user but not counted (as in the embedded store).
         """
@@ -646,7 +745,8 @@ class AsyncCosmosStore:
             for name in (TURNS_CONTAINER, MEMORIES_CONTAINER, SUMMARIES_CONTAINER):
                 container = await self._container(name)
                 rows = await self._forget_rows(container, name, user_id, thread_id)
-                counts[name] = len(await self._delete(container, user_id, rows))
+                deleted = await self._delete(container, user_id, rows)
+                counts[name] = sum(1 for r in deleted if not docs.is_head(r))
             container = await self._container(COUNTERS_CONTAINER)
             rows = await self._forget_rows(container, COUNTERS_CONTAINER, user_id, thread_id)
             deleted = await self._delete(container, user_id, rows)

@@ -20,6 +20,7 @@ from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy, CosmosClient
 from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpResponseError
 
+from agent_memory.durable import polling
 from agent_memory.errors import ConfigurationError, ConflictError, InvalidInputError, StoreError
 from agent_memory.models import (
     COUNTERS_CONTAINER,
@@ -44,11 +45,14 @@ from agent_memory.stores.cosmos import documents as docs
 from agent_memory.stores.cosmos.charges import OperationCharge, RequestCharges
 from agent_memory.stores.cosmos.errors import (
     CONFLICT,
+    CONFLICT_ATTEMPTS,
     NOT_FOUND,
     PRECONDITION_FAILED,
+    conflict_backoff,
     guarded,
     is_status,
 )
+from agent_memory.stores.cosmos.queries import CrossPartition
 from agent_memory.stores.cosmos.search import hits_of, merge_hits
 from agent_memory.stores.query import SearchQuery, Vector, query_terms
 from agent_memory.validation import check_identifier
@@ -57,7 +61,6 @@ Clock = Callable[[], datetime]
 PartitionValue = list[str]
 
 _ATTEMPTS: Final = 5
-_NOT_SUPERSEDED: Final = "FROM c WHERE NOT IS_STRING(c.superseded_by)"
 
 
 class CosmosStore:
@@ -106,6 +109,7 @@ class CosmosStore:
         if not verify_tls:
             self._options["connection_verify"] = False
         self._clock = clock
+        self._pause = polling.Clock()
         self._seq = docs.SeqClock()
         self._client: CosmosClient | None = None
         self._containers: dict[str, ContainerProxy] = {}
@@ -203,12 +207,16 @@ class CosmosStore:
         self,
         container: ContainerProxy,
         query: queries.CosmosQuery,
-        partition_key: PartitionValue,
+        partition_key: PartitionValue | None,
         **options: Any,
     ) -> list[Any]:
-        items = container.query_items(
-            query.text, parameters=query.parameters, partition_key=partition_key, **options
-        )
+        """All rows of ``query`` in ``partition_key`` (a full key or a prefix); with None, the
+        query names no key (it pins one in ``WHERE``) and takes the SDK's query-plan path."""
+        if partition_key is not None:
+            options["partition_key"] = partition_key
+        else:
+            options.update(CrossPartition)
+        items = container.query_items(query.text, parameters=query.parameters, **options)
         return [item for item in items]
 
     def _read(
@@ -291,15 +299,25 @@ class CosmosStore:
     def append_turns(
         self, user_id: str, thread_id: str, turns: Sequence[Turn], embeddings: Vector | None
     ) -> AppendResult:
-        """Append turns (one transactional batch per 100); a turn whose id exists is kept.
+        """Append turns; a turn whose id exists in the thread is kept as stored.
 
-        Each new turn gets ``seq = max(last seq of the thread + 1, now in µs)``; the turns
-        container's unique key on ``/seq`` makes a concurrent writer's batch fail and retry.
+        One query reads the thread's head item and which of the turns exist; the new turns get
+        ``seq`` values after the head's ``last_seq`` (and not below the clock in µs) and are
+        created in one transactional batch (per 99 turns) together with the head's
+        replacement, conditioned on the ETag read. A concurrent append to the same thread
+        makes that condition fail (412; 409 when both create the head); the append then starts
+        over after a short jittered wait, at most 10 attempts (about 3 s of waiting) before
+        ``ConflictError``. So appends to one thread commit one
+        at a time and ``seq`` order is commit order: a reader that has seen ``seq`` *n*
+        never later finds a new turn below *n*. ``InvalidInputError`` for a turn of another
+        user or thread, or with the reserved id ``agent-memory-thread-head``.
         """
         check_identifier(user_id, "user_id")
         check_identifier(thread_id, "thread_id")
         if any(t.user_id != user_id or t.thread_id != thread_id for t in turns):
             raise InvalidInputError("every turn must belong to the given user and thread")
+        if any(t.id == docs.HEAD_ID for t in turns):
+            raise InvalidInputError(f"turn id {docs.HEAD_ID!r} is reserved by the Cosmos DB store")
         unique: dict[str, Turn] = {}
         vectors: dict[str, Vector | None] = {}
         for index, turn in enumerate(turns):
@@ -314,34 +332,68 @@ class CosmosStore:
         created = 0
         with guarded(self.charges, "append_turns", user_id):
             container = self._container(TURNS_CONTAINER)
-            for _ in range(_ATTEMPTS):
+            for attempt in range(CONFLICT_ATTEMPTS):
+                if attempt:
+                    self._pause.sleep(conflict_backoff(attempt - 1))
                 pending = [t for t in unique.values() if t.id not in stored]
-                found = self._query(
-                    container,
-                    queries.existing_turns(user_id, thread_id, [t.id for t in pending]),
-                    partition,
-                )
-                stored.update((d["id"], docs.turn_from_doc(d)) for d in found)
+                query = queries.append_state(user_id, thread_id, [t.id for t in pending])
+                head: dict[str, Any] | None = None
+                for row in self._query(container, query, partition):
+                    if docs.is_head(row):
+                        head = row
+                    else:
+                        stored[row["id"]] = docs.turn_from_doc(row)
                 fresh = [t for t in pending if t.id not in stored]
                 if not fresh:
                     break
-                last = self._query(container, queries.last_seq(user_id, thread_id), partition)
-                start = self._seq.reserve(len(fresh), after=int(last[0]) if last else 0)
-                items = [docs.turn_doc(t, start + i, vectors[t.id]) for i, t in enumerate(fresh)]
                 try:
-                    for batch in docs.batches(items):
-                        container.execute_item_batch(
-                            [("create", (item,)) for item in batch], partition_key=partition
-                        )
-                        stored.update((item["id"], docs.turn_from_doc(item)) for item in batch)
-                        created += len(batch)
+                    created += self._commit_turns(
+                        container, partition, head, fresh, vectors, stored
+                    )
                     break
                 except CosmosBatchOperationError as exc:
-                    if not is_status(exc, CONFLICT):
+                    if not is_status(exc, CONFLICT, PRECONDITION_FAILED):
                         raise
             else:
                 raise ConflictError(f"appending to thread {thread_id!r} kept conflicting")
         return AppendResult(turns=[stored[t.id] for t in turns], created=created)
+
+    def _commit_turns(
+        self,
+        container: ContainerProxy,
+        partition: PartitionValue,
+        head: dict[str, Any] | None,
+        fresh: list[Turn],
+        vectors: dict[str, Vector | None],
+        stored: dict[str, Turn],
+    ) -> int:
+        """Create ``fresh`` after ``head``, moving the head in each batch; the count created."""
+        last = None if head is None else int(head["last_seq"])
+        start = self._seq.reserve(len(fresh), after=last or 0)
+        first = start if head is None else int(head["first_seq"])
+        etag = None if head is None else str(head["_etag"])
+        items = [docs.turn_doc(t, start + i, vectors[t.id]) for i, t in enumerate(fresh)]
+        created = 0
+        for batch in docs.batches(items, reserve=1):
+            body = docs.head_doc(
+                partition[0],
+                partition[1],
+                first_seq=first,
+                last_seq=int(batch[-1]["seq"]),
+                now=docs.timestamp(self._now()),
+            )
+            move: tuple[Any, ...] = (
+                ("create", (body,))
+                if etag is None
+                else ("replace", (docs.HEAD_ID, body), {"if_match_etag": etag})
+            )
+            results = container.execute_item_batch(
+                [move, *(("create", (item,)) for item in batch)], partition_key=partition
+            )
+            etag = str(results[0]["eTag"])
+            stored.update((item["id"], docs.turn_from_doc(item)) for item in batch)
+            created += len(batch)
+        return created
 
     def list_turns(
         self,
@@ -364,8 +416,9 @@ class CosmosStore:
         """Ids of the user's threads that have turns, oldest first."""
         with guarded(self.charges, "list_threads", user_id):
             container = self._container(TURNS_CONTAINER)
-            rows = self._query(container, queries.thread_starts(user_id), [user_id])
-        return [r["thread_id"] for r in sorted(rows, key=lambda r: r["first_seq"])]
+            rows = self._query(container, queries.thread_heads(user_id), [user_id])
+        starts = {r["thread_id"]: int(r["first_seq"]) for r in rows}
+        return sorted(starts, key=lambda thread: (starts[thread], thread))
 
     # -- memories ------------------------------------------------------------------------
 
@@ -448,46 +501,63 @@ class CosmosStore:
         return [docs.memory_from_doc(r) for r in rows]
 
     def supersede(self, user_id: str, memory_id: str, *, by: str, reason: SupersedeReason) -> bool:
-        """Mark an active memory superseded (a patch conditioned on it not being superseded)."""
+        """Mark an active memory superseded (a patch conditioned on it being active).
+
+        Any write restarts a Cosmos DB item's TTL, so a memory that expires (``expires_at``)
+        gets a second patch setting its ``ttl`` to the seconds it had left: superseding never
+        extends a memory's life.
+        """
         check_identifier(user_id, "user_id")
         if not memory_id or docs.has_forbidden(memory_id):
             return False
-        now = docs.timestamp(self._now())
+        moment = self._now()
+        now = docs.timestamp(moment)
         operations = [
             {"op": "set", "path": "/superseded_by", "value": by},
             {"op": "set", "path": "/supersede_reason", "value": reason},
             {"op": "set", "path": "/superseded_at", "value": now},
             {"op": "set", "path": "/updated_at", "value": now},
         ]
+        partition = docs.user_partition(user_id)
         with guarded(self.charges, "supersede", user_id):
             container = self._container(MEMORIES_CONTAINER)
-            patched = self._patch(
-                container, memory_id, docs.user_partition(user_id), operations, _NOT_SUPERSEDED
-            )
-        return patched is not None
+            condition = queries.active_memory_condition(moment.timestamp())
+            patched = self._patch(container, memory_id, partition, operations, condition)
+            if patched is None:
+                return False
+            remaining = docs.remaining_ttl(patched, moment)
+            if remaining is not None:
+                ttl = [{"op": "set", "path": "/ttl", "value": remaining}]
+                self._patch(container, memory_id, partition, ttl)
+        return True
 
     # -- search --------------------------------------------------------------------------
 
     def search(self, user_id: str, query: SearchQuery) -> list[SearchHit]:
-        """Hybrid search in the user's partitions: Cosmos ranks, RRF fuses (see queries)."""
+        """Hybrid search in the user's partitions: Cosmos ranks, RRF fuses (see queries).
+
+        Each ranked query pins the user's key (and thread) in ``WHERE`` and is sent without a
+        partition key, so the SDK runs it through the service's query plan: rankings come back
+        in order across physical partitions, and full-text statistics are those of the
+        partitions holding the key (``full_text_score_scope="Local"``). ``InvalidInputError``
+        when ``query.top`` is not an integer from 1 to 1000.
+        """
         check_identifier(user_id, "user_id")
+        queries.literal_top(query.top)
         terms = query_terms(query.text)
         now = self._now().timestamp()
         ranked: list[list[SearchHit]] = []
-        sources: list[tuple[Literal["memories", "turns"], str, PartitionValue]] = [
-            ("memories", MEMORIES_CONTAINER, docs.user_partition(user_id))
-        ]
+        sources: list[tuple[Literal["memories", "turns"], str]] = [("memories", MEMORIES_CONTAINER)]
         if query.include_turns:
-            partition = [user_id] if query.thread_id is None else [user_id, query.thread_id]
-            sources.append(("turns", TURNS_CONTAINER, partition))
+            sources.append(("turns", TURNS_CONTAINER))
         with guarded(self.charges, "search", user_id):
-            for kind, name, partition in sources:
+            for kind, name in sources:
                 request = queries.search(kind, user_id, query, terms, now)
                 if request is None:
                     continue
                 options = {} if request.ranking == "vector" else {"full_text_score_scope": "Local"}
                 container = self._container(name)
-                rows = self._query(container, request, partition, **options)
+                rows = self._query(container, request, None, **options)
                 ranked.append(hits_of(kind, rows, request))
         return merge_hits(ranked, query.top, terms)
 
@@ -507,18 +577,46 @@ class CosmosStore:
         return None if found is None else docs.summary_from_doc(found)
 
     def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
-        """Create or replace a summary."""
+        """Create or replace a summary, unless the stored one covers more turns.
+
+        A stored summary with a higher ``covers_up_to`` is kept (a late or repeated step
+        never rolls a summary back); otherwise the new one replaces it, conditioned on the
+        ETag read (a concurrent writer makes the comparison start over).
+        """
         docs.check_vector(embedding, self.dimensions)
+        body = docs.summary_doc(summary, embedding)
+        query = queries.summary_state(summary.user_id, body["thread_id"], body["id"])
+        partition = [summary.user_id, body["thread_id"]]
         with guarded(self.charges, "put_summary", summary.user_id):
             container = self._container(SUMMARIES_CONTAINER)
-            container.upsert_item(docs.summary_doc(summary, embedding))
+            for _ in range(_ATTEMPTS):
+                found = self._query(container, query, partition)
+                if not found:
+                    if self._create(container, body):
+                        return
+                    continue
+                if int(found[0].get("covers_up_to") or 0) > summary.covers_up_to:
+                    return
+                try:
+                    container.replace_item(
+                        body["id"],
+                        body,
+                        etag=found[0]["_etag"],
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                    return
+                except CosmosHttpResponseError as exc:
+                    if not is_status(exc, NOT_FOUND, PRECONDITION_FAILED):
+                        raise
+        raise ConflictError(f"the {summary.kind} summary of {summary.user_id!r} kept conflicting")
 
     def list_summaries(self, user_id: str, kind: SummaryKind) -> list[Summary]:
         """Every summary of a kind for the user, most recently updated first."""
         with guarded(self.charges, "list_summaries", user_id):
             container = self._container(SUMMARIES_CONTAINER)
             rows = self._query(container, queries.list_summaries(user_id, kind), [user_id])
-        return [docs.summary_from_doc(r) for r in rows]
+        summaries = [docs.summary_from_doc(r) for r in rows]
+        return sorted(summaries, key=lambda s: (s.updated_at, s.thread_id or ""), reverse=True)
 
     # -- usage ledger --------------------------------------------------------------------
 
@@ -635,6 +733,7 @@ class CosmosStore:
     def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
         """Delete every item of the user (or one thread) in every container; counts per container.
 
+        ``memories_turns`` counts turns (a thread's head item goes too, uncounted);
         ``memories_counters`` counts counters and watermarks; the usage ledger is deleted with
         the user but not counted (as in the embedded store).
         """
@@ -646,7 +745,8 @@ class CosmosStore:
             for name in (TURNS_CONTAINER, MEMORIES_CONTAINER, SUMMARIES_CONTAINER):
                 container = self._container(name)
                 rows = self._forget_rows(container, name, user_id, thread_id)
-                counts[name] = len(self._delete(container, user_id, rows))
+                deleted = self._delete(container, user_id, rows)
+                counts[name] = sum(1 for r in deleted if not docs.is_head(r))
             container = self._container(COUNTERS_CONTAINER)
             rows = self._forget_rows(container, COUNTERS_CONTAINER, user_id, thread_id)
             deleted = self._delete(container, user_id, rows)

@@ -6,11 +6,19 @@ profile, user-level counters and the usage ledger — live in the user's partiti
 ``(user_id, "#user")``; a memory keeps the thread it came from in ``origin_thread_id``. ``#``
 is never valid in an id, so these partitions cannot collide with a real thread, and the
 store's own metadata sits in ``("#store", "#store")``, apart from every user.
+
+Each thread's partition of the turns container also holds one **head** item (id
+:data:`HEAD_ID`, ``kind`` ``"thread-head"``, no ``seq`` and no ``role``, so turn queries and the
+change-feed trigger never take it for a turn). It records the thread's first and last ``seq``
+and is replaced, conditioned on its ETag, in the same transactional batch as the turns it
+numbers: appends to a thread commit one at a time, in ``seq`` order. It is also the thread
+registry ``list_threads`` reads, and it expires with the thread's last turn under a turns TTL.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -32,6 +40,9 @@ META_ID: Final = "embedding-model"
 
 T = TypeVar("T")
 
+#: Id of a thread's head item in the turns container (a turn may not use it).
+HEAD_ID: Final = "agent-memory-thread-head"
+KIND_HEAD: Final = "thread-head"
 KIND_COUNTER: Final = "counter"
 KIND_WATERMARK: Final = "watermark"
 KIND_USAGE: Final = "usage"
@@ -94,6 +105,26 @@ def turn_doc(turn: Turn, seq: int, vector: Vector | None) -> dict[str, Any]:
     if vector is not None:
         doc["embedding"] = _vector(vector)
     return doc
+
+
+def head_doc(
+    user_id: str, thread_id: str, *, first_seq: int, last_seq: int, now: str
+) -> dict[str, Any]:
+    """A thread's head item: the first and last ``seq`` of its turns."""
+    return {
+        "id": HEAD_ID,
+        "user_id": user_id,
+        "thread_id": thread_id,
+        "kind": KIND_HEAD,
+        "first_seq": first_seq,
+        "last_seq": last_seq,
+        "updated_at": now,
+    }
+
+
+def is_head(doc: Mapping[str, Any]) -> bool:
+    """True for a thread's head item (not a turn)."""
+    return doc.get("kind") == KIND_HEAD and doc.get("id") == HEAD_ID
 
 
 def turn_from_doc(doc: Mapping[str, Any]) -> Turn:
@@ -216,13 +247,25 @@ def expired(doc: Mapping[str, Any], now: datetime) -> bool:
     return isinstance(expires, int | float) and expires <= now.timestamp()
 
 
-def batches(items: list[T]) -> Iterator[list[T]]:
-    """``items`` cut into transactional batches (at most 100 and about 1.5 MB each)."""
+def remaining_ttl(doc: Mapping[str, Any], now: datetime) -> int | None:
+    """Whole seconds (at least 1) until an expiring item's ``expires_at``; None if it has none.
+
+    The ``ttl`` to set when rewriting an item, since every write restarts its TTL.
+    """
+    expires = doc.get("expires_at")
+    if not isinstance(expires, int | float) or isinstance(expires, bool):
+        return None
+    return max(1, math.ceil(expires - now.timestamp()))
+
+
+def batches(items: list[T], *, reserve: int = 0) -> Iterator[list[T]]:
+    """``items`` cut into transactional batches (at most 100 and about 1.5 MB each), leaving
+    room for ``reserve`` more operations in each (a thread head's replacement)."""
     batch: list[T] = []
     size = 0
     for item in items:
         length = len(json.dumps(item, separators=(",", ":"))) + 32
-        if batch and (len(batch) == BATCH_ITEMS or size + length > BATCH_BYTES):
+        if batch and (len(batch) + reserve >= BATCH_ITEMS or size + length > BATCH_BYTES):
             yield batch
             batch, size = [], 0
         batch.append(item)

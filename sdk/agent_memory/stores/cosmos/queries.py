@@ -1,7 +1,20 @@
 """Every query the Cosmos store sends: fixed text, values only as parameters.
 
 Nothing a caller supplies is spliced into query text: ids, filters, search terms and vectors
-are ``@parameters``. The text only varies by which clauses a request needs.
+are ``@parameters``. The text only varies by which clauses a request needs, and by one
+validated integer: the ``TOP n`` of a ranked (search) query is a literal, because the service
+rejects a parameterised ``TOP`` in hybrid (``ORDER BY RANK``) query plans.
+
+No query uses ``GROUP BY`` or ``DISTINCT``: queries over a key prefix (a user's threads) are
+sent to every physical partition the prefix spans and their answers concatenated, which neither
+merges groups nor keeps an ``ORDER BY``. Those queries select plain items (thread head items
+for ``list_threads``) and the store orders them itself.
+
+Search queries name no partition key: the key is pinned in ``WHERE`` instead, so the SDK takes
+the query-plan path that runs ``ORDER BY RANK`` (hybrid, full text) and ``VectorDistance``
+rankings correctly, across physical partitions too. With a full partition key, ``azure-cosmos``
+sends such a query straight to the partition, and its fallback to the hybrid pipeline on a 500
+only recognises query strings, never parameterised queries.
 """
 
 from __future__ import annotations
@@ -12,8 +25,10 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from agent_memory.errors import InvalidInputError
 from agent_memory.models import USER_SCOPED_TYPES
 from agent_memory.stores.cosmos.documents import (
+    HEAD_ID,
     KIND_USAGE,
     MEMORY_FIELDS,
     SUMMARY_FIELDS,
@@ -25,8 +40,16 @@ from agent_memory.stores.query import TEXT_WEIGHT, VECTOR_WEIGHT, SearchQuery
 
 #: Most search terms passed to ``FullTextScore`` (the first ones of the query).
 MAX_TERMS: Final = 32
+#: Largest ``TOP n`` of a ranked query: ``azure-cosmos`` refuses hybrid queries above 1000.
+MAX_RANKED: Final = 1000
 
 Ranking = Literal["hybrid", "text", "vector"]
+
+#: ``query_items`` keywords of a query that names no partition key, for ``azure.cosmos.aio``
+#: (which enables cross-partition execution by itself and refuses the keyword) and for
+#: ``azure.cosmos`` (which needs it). The generated sync store uses the second by name.
+AsyncCrossPartition: Final[dict[str, Any]] = {}
+CrossPartition: Final[dict[str, Any]] = {"enable_cross_partition_query": True}
 
 
 @dataclass(frozen=True)
@@ -43,29 +66,34 @@ class CosmosQuery:
         return [{"name": name, "value": value} for name, value in self.values]
 
 
-def _select(fields: Iterable[str], top: bool = False) -> str:
+def literal_top(n: object) -> int:
+    """``n`` if it can be the literal ``TOP`` of a ranked query (an int in 1..1000)."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_RANKED:
+        raise InvalidInputError(f"top must be an integer from 1 to {MAX_RANKED}, got {n!r}")
+    return n
+
+
+def _select(fields: Iterable[str], top: bool | int = False) -> str:
     columns = ", ".join(f"c.{f}" for f in fields)
-    return f"SELECT {'TOP @top ' if top else ''}{columns} FROM c"
+    if top is True:
+        return f"SELECT TOP @top {columns} FROM c"
+    if top is False:
+        return f"SELECT {columns} FROM c"
+    return f"SELECT TOP {literal_top(top)} {columns} FROM c"
 
 
 # -- turns ----------------------------------------------------------------------------------
 
+#: What an append reads of a thread: its head item and the turns it was given that exist.
+APPEND_FIELDS: Final = (*TURN_FIELDS, "kind", "first_seq", "last_seq", "_etag")
 
-def existing_turns(user_id: str, thread_id: str, ids: Sequence[str]) -> CosmosQuery:
-    """Turns of the thread whose id is one of ``ids``."""
+
+def append_state(user_id: str, thread_id: str, ids: Sequence[str]) -> CosmosQuery:
+    """The thread's head item and its turns whose id is one of ``ids`` (one query)."""
     return CosmosQuery(
-        f"{_select(TURN_FIELDS)} WHERE c.user_id = @user_id AND c.thread_id = @thread_id "
-        "AND ARRAY_CONTAINS(@ids, c.id)",
-        (("@user_id", user_id), ("@thread_id", thread_id), ("@ids", list(ids))),
-    )
-
-
-def last_seq(user_id: str, thread_id: str) -> CosmosQuery:
-    """The highest ``seq`` of the thread (no row when it has no turns)."""
-    return CosmosQuery(
-        "SELECT TOP 1 VALUE c.seq FROM c WHERE c.user_id = @user_id AND c.thread_id = @thread_id "
-        "ORDER BY c.seq DESC",
-        (("@user_id", user_id), ("@thread_id", thread_id)),
+        f"{_select(APPEND_FIELDS)} WHERE c.user_id = @user_id AND c.thread_id = @thread_id "
+        "AND (c.id = @head OR ARRAY_CONTAINS(@ids, c.id))",
+        (("@user_id", user_id), ("@thread_id", thread_id), ("@head", HEAD_ID), ("@ids", list(ids))),
     )
 
 
@@ -88,12 +116,11 @@ def list_turns(
     )
 
 
-def thread_starts(user_id: str) -> CosmosQuery:
-    """Each thread of the user with its first ``seq``."""
+def thread_heads(user_id: str) -> CosmosQuery:
+    """The head item of each of the user's threads: its id and first ``seq`` (unordered)."""
     return CosmosQuery(
-        "SELECT c.thread_id, MIN(c.seq) AS first_seq FROM c WHERE c.user_id = @user_id "
-        "GROUP BY c.thread_id",
-        (("@user_id", user_id),),
+        "SELECT c.thread_id, c.first_seq FROM c WHERE c.user_id = @user_id AND c.id = @head",
+        (("@user_id", user_id), ("@head", HEAD_ID)),
     )
 
 
@@ -161,6 +188,17 @@ def list_memories(
     )
 
 
+def active_memory_condition(now: float) -> str:
+    """The patch condition of an unexpired memory that is not superseded (``now``: epoch s).
+
+    Patch conditions take no parameters; ``now`` is a float the store computed.
+    """
+    return (
+        "FROM c WHERE NOT IS_STRING(c.superseded_by) "
+        f"AND (NOT IS_NUMBER(c.expires_at) OR c.expires_at > {float(now)!r})"
+    )
+
+
 def memories_from_thread(user_id: str, thread_id: str) -> CosmosQuery:
     """Id and partition of the user's memories that came from one thread."""
     return CosmosQuery(
@@ -184,8 +222,11 @@ def search(
 
     ``hybrid`` is ``ORDER BY RANK RRF(FullTextScore, VectorDistance, weights)``; with no
     usable term it falls back to the vector ranking, with no vector to the text ranking.
-    Only the vector ranking can project a score (cosine similarity).
+    Only the vector ranking can project a score (cosine similarity). ``TOP`` is the literal
+    ``query.top`` (1 to 1000, else ``InvalidInputError``); the partition key is pinned in
+    ``WHERE``, for a query sent without one (see the module docstring).
     """
+    top = literal_top(query.top)
     words = list(terms)[:MAX_TERMS] if query.mode != "vector" else []
     vector = query.vector if query.mode != "text" else None
     if words and vector is not None:
@@ -210,19 +251,18 @@ def search(
     else:
         if query.memory_types is not None or query.min_confidence is not None or query.tags:
             return None
-        where, values = "c.user_id = @user_id", [("@user_id", user_id)]
+        where, values = "c.user_id = @user_id AND IS_DEFINED(c.seq)", [("@user_id", user_id)]
         if query.thread_id is not None:
             where += " AND c.thread_id = @thread_id"
             values.append(("@thread_id", query.thread_id))
         fields = TURN_FIELDS
-    values.append(("@top", query.top))
     names = [f"@term{i}" for i in range(len(words))]
     values.extend(zip(names, words, strict=True))
     score_terms = f"FullTextScore(c.content, {', '.join(names)})"
     distance = "VectorDistance(c.embedding, @vector)"
     if vector is not None:
         values.append(("@vector", np.asarray(vector, dtype=np.float32).astype(float).tolist()))
-    select = _select(fields, top=True)
+    select = _select(fields, top=top)
     if ranking == "vector":
         text = f"{select.removesuffix(' FROM c')}, {distance} AS score FROM c WHERE {where} "
         text += f"ORDER BY {distance}"
@@ -239,11 +279,19 @@ def search(
 
 
 def list_summaries(user_id: str, kind: str) -> CosmosQuery:
-    """The user's summaries of one kind, most recently updated first."""
+    """The user's summaries of one kind (unordered: a key-prefix query; the store sorts)."""
     return CosmosQuery(
-        f"{_select(SUMMARY_FIELDS)} WHERE c.user_id = @user_id AND c.kind = @kind "
-        "ORDER BY c.updated_at DESC",
+        f"{_select(SUMMARY_FIELDS)} WHERE c.user_id = @user_id AND c.kind = @kind",
         (("@user_id", user_id), ("@kind", kind)),
+    )
+
+
+def summary_state(user_id: str, scope: str, item_id: str) -> CosmosQuery:
+    """How many turns a stored summary covers, and its ETag (no row when there is none)."""
+    return CosmosQuery(
+        "SELECT c.covers_up_to, c._etag FROM c WHERE c.user_id = @user_id "
+        "AND c.thread_id = @scope AND c.id = @id",
+        (("@user_id", user_id), ("@scope", scope), ("@id", item_id)),
     )
 
 
