@@ -55,6 +55,7 @@ NOT_DEPLOYED = {
     "OPENAI_API_KEY": "the OpenAI-compatible alternative to AI Foundry",
     "OPENAI_CHAT_MODEL": "the OpenAI-compatible alternative to AI Foundry",
     "OPENAI_EMBEDDING_MODEL": "the OpenAI-compatible alternative to AI Foundry",
+    "OPENAI_EMBEDDING_BASE_URL": "the OpenAI-compatible alternative to AI Foundry",
     "COSMOS_DB_KEY": "key auth is disabled on the Cosmos DB account",
     "COSMOS_DB_VERIFY_TLS": "for the local emulator only",
 }

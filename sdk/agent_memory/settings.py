@@ -30,6 +30,7 @@ ENV_NAMES: Final[dict[str, str]] = {
     "openai_api_key": "OPENAI_API_KEY",
     "openai_chat_model": "OPENAI_CHAT_MODEL",
     "openai_embedding_model": "OPENAI_EMBEDDING_MODEL",
+    "openai_embedding_base_url": "OPENAI_EMBEDDING_BASE_URL",
     "azure_client_id": "AZURE_CLIENT_ID",
     "processor_owner": "MEMORY_PROCESSOR_OWNER",
     "cosmos_endpoint": "COSMOS_DB_ENDPOINT",
@@ -59,6 +60,8 @@ class Settings(BaseModel):
     openai_api_key: str | None = None
     openai_chat_model: str = "gpt-4o-mini"
     openai_embedding_model: str = "text-embedding-3-large"
+    #: Embeddings from another OpenAI-compatible server than chat (e.g. a second llama-server).
+    openai_embedding_base_url: str | None = None
     azure_client_id: str | None = None
     processor_owner: Literal["inprocess", "durable"] = "inprocess"
     thresholds: Thresholds = Field(default_factory=Thresholds)

@@ -8,10 +8,12 @@ Durable Functions activities (async source; the sync one is generated).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from agent_memory._async.model import AsyncModelClient
 from agent_memory._async.store import AsyncMemoryStore
-from agent_memory.models import Memory, Summary, SupersedeReason, utcnow
+from agent_memory.models import Memory, Summary, SupersedeReason, Turn, utcnow
+from agent_memory.pipeline import grounding
 from agent_memory.pipeline.batching import pack_turns
 from agent_memory.pipeline.requests import (
     UNCLASSIFIED_TAG,
@@ -78,8 +80,8 @@ async def extract_memories(
                     outcome=item.outcome if episodic else None,
                 )
             )
-        vectors = await ai.embed([m.content for m in memories]) if memories else []
-        for memory, vector in zip(memories, vectors, strict=True):
+        grounded, vectors = await _grounded(ai, memories, batch, result)
+        for memory, vector in zip(grounded, vectors, strict=True):
             if await store.create_memory(memory, vector):
                 result.created += 1
             else:
@@ -92,7 +94,25 @@ async def extract_memories(
         logger.warning(
             "%s: ignored %d turn ids the model invented", EXTRACT_STEP, result.unknown_turn_ids
         )
+    if result.ungrounded:
+        logger.warning("%s: dropped ungrounded memories %s", EXTRACT_STEP, result.ungrounded)
     return result
+
+
+async def _grounded(
+    ai: AsyncModelClient, memories: list[Memory], batch: list[Turn], result: ExtractResult
+) -> tuple[list[Memory], list[Any]]:
+    """The memories their cited turns support, with their embeddings; the rest counted."""
+    if not memories:
+        return [], []
+    check = grounding.Check(
+        [m.content for m in memories],
+        [[grounding.turn_text(t) for t in batch if t.id in m.source_turn_ids] for m in memories],
+        extraction.GROUNDING,
+    )
+    judged = check.judge(await ai.embed(check.texts))
+    grounding.merge_counts(result.ungrounded, judged.dropped)
+    return [memories[i] for i in judged.kept], list(judged.claim_vectors[judged.kept])
 
 
 async def reconcile(
@@ -155,13 +175,22 @@ async def summarize_thread(
             messages=summaries.thread_messages(summary.fields if summary else None, batch),
             output=summaries.ThreadSummaryOutput,
         )
-        content = "\n".join([output.overview, *(f"- {p}" for p in output.key_points)])
+        lines = grounding.LinesCheck(
+            output.model_dump(),
+            summaries.THREAD_LIST_FIELDS,
+            [*_summary_lines(summary.fields if summary else {}), *map(grounding.turn_text, batch)],
+            summaries.THREAD_GROUNDING,
+            labels=("topics",),
+        )
+        fields, dropped = lines.apply(await ai.embed(lines.texts))
+        grounding.merge_counts(result.ungrounded, dropped)
+        content = "\n".join([fields["overview"], *(f"- {p}" for p in fields["key_points"])])
         summary = Summary(
             user_id=user_id,
             thread_id=thread_id,
             kind="thread",
             content=content,
-            fields=output.model_dump(),
+            fields=fields,
             covers_up_to=batch[-1].seq or 0,
             prompt_version=summaries.THREAD_PROMPT.tag,
             updated_at=utcnow(),
@@ -193,15 +222,34 @@ async def summarize_user(
         ),
         output=summaries.UserProfileOutput,
     )
-    content = "\n".join([output.overview, *(f"- {p}" for p in output.preferences)])
+    lines = grounding.LinesCheck(
+        output.model_dump(),
+        summaries.USER_LIST_FIELDS,
+        [m.content for m in memories] + [str(s.fields.get("overview", s.content)) for s in threads],
+        summaries.USER_GROUNDING,
+    )
+    fields, dropped = lines.apply(await ai.embed(lines.texts))
+    content = "\n".join([fields["overview"], *(f"- {p}" for p in fields["preferences"])])
     profile = Summary(
         user_id=request.user_id,
         kind="user",
         content=content,
-        fields=output.model_dump(),
+        fields=fields,
         prompt_version=summaries.USER_PROMPT.tag,
         updated_at=utcnow(),
     )
     vectors = await ai.embed([content])
     await store.put_summary(profile, vectors[0])
-    return SummaryResult(updated=True)
+    if dropped:
+        logger.warning("%s: dropped ungrounded profile lines %s", USER_SUMMARY_STEP, dropped)
+    return SummaryResult(updated=True, ungrounded=dropped)
+
+
+def _summary_lines(fields: dict[str, object]) -> list[str]:
+    """The previous thread summary's overview and lines, as grounding sources."""
+    out = [str(fields["overview"])] if fields.get("overview") else []
+    for name in summaries.THREAD_LIST_FIELDS:
+        value = fields.get(name)
+        if isinstance(value, list):
+            out.extend(str(line) for line in value)
+    return out

@@ -37,12 +37,15 @@ def azure_openai_client(settings: Settings, credential: Any = None) -> AsyncAzur
     )
 
 
-def openai_client(settings: Settings) -> AsyncOpenAI:
-    """Any OpenAI-compatible endpoint (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``)."""
-    if not settings.openai_api_key and not settings.openai_base_url:
+def openai_client(settings: Settings, base_url: str | None = None) -> AsyncOpenAI:
+    """Any OpenAI-compatible endpoint (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``).
+
+    ``base_url`` overrides ``OPENAI_BASE_URL`` (embeddings served elsewhere than chat).
+    """
+    if not settings.openai_api_key and not (base_url or settings.openai_base_url):
         raise ConfigurationError("set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)")
     return AsyncOpenAI(
-        api_key=settings.openai_api_key or "unused", base_url=settings.openai_base_url
+        api_key=settings.openai_api_key or "unused", base_url=base_url or settings.openai_base_url
     )
 
 
@@ -57,7 +60,7 @@ def build_embedder(settings: Settings, credential: Any = None) -> AsyncEmbedder:
         )
     if backend == "openai":
         return AsyncOpenAIEmbedder(
-            openai_client(settings),
+            openai_client(settings, settings.openai_embedding_base_url),
             model=settings.openai_embedding_model,
             dimensions=settings.embedding_dimensions,
         )

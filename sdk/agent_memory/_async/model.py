@@ -22,6 +22,8 @@ logger = logging.getLogger("agent_memory.model")
 
 #: Output that is malformed, truncated, filtered or refused is asked for again this often.
 OUTPUT_ATTEMPTS = 3
+#: Tokens one answer may take (``max_tokens``); the prompts' schemas are bounded to fit in it.
+MAX_OUTPUT_TOKENS = 4096
 
 
 class AsyncModelClient:
@@ -40,12 +42,14 @@ class AsyncModelClient:
         embedder: AsyncEmbedder,
         ledger: AsyncMemoryStore | None = None,
         output_attempts: int = OUTPUT_ATTEMPTS,
+        max_output_tokens: int = MAX_OUTPUT_TOKENS,
     ) -> None:
         self.model = model
         self.embedder = embedder
         self.ledger = ledger
         self._client = client
         self._output_attempts = output_attempts
+        self._max_output_tokens = max_output_tokens
 
     async def parse(
         self,
@@ -56,7 +60,12 @@ class AsyncModelClient:
         messages: Sequence[dict[str, str]],
         output: type[T],
     ) -> T:
-        """One structured-output chat call; ``ModelError`` when no usable answer comes back."""
+        """One structured-output chat call; ``ModelError`` when no usable answer comes back.
+
+        An answer cut at ``max_output_tokens`` (``finish_reason: "length"``: a grammar cannot
+        close JSON it was not allowed to finish) or failing ``output`` validation counts as
+        unusable: its tokens are recorded with ``ok=False`` and the call is made again.
+        """
         problem = "no attempt made"
         for attempt in range(1, self._output_attempts + 1):
             started = time.perf_counter()
@@ -66,6 +75,7 @@ class AsyncModelClient:
                     messages=list(messages),  # type: ignore[arg-type]
                     response_format=output,
                     temperature=0,
+                    max_tokens=self._max_output_tokens,
                 )
             except (
                 ValidationError,
@@ -73,7 +83,8 @@ class AsyncModelClient:
                 openai.ContentFilterFinishReasonError,
             ) as exc:
                 problem = f"unusable output ({type(exc).__name__})"
-                await self._record(user_id, step, prompt, None, started, attempt, ok=False)
+                usage = getattr(getattr(exc, "completion", None), "usage", None)
+                await self._record(user_id, step, prompt, usage, started, attempt, ok=False)
                 logger.warning("%s: %s, attempt %d", step, problem, attempt)
                 continue
             except openai.OpenAIError as exc:

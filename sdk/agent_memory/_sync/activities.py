@@ -10,10 +10,12 @@ Durable Functions activities (sync, generated).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from agent_memory._sync.model import ModelClient
 from agent_memory._sync.store import MemoryStore
-from agent_memory.models import Memory, Summary, SupersedeReason, utcnow
+from agent_memory.models import Memory, Summary, SupersedeReason, Turn, utcnow
+from agent_memory.pipeline import grounding
 from agent_memory.pipeline.batching import pack_turns
 from agent_memory.pipeline.requests import (
     UNCLASSIFIED_TAG,
@@ -78,8 +80,8 @@ def extract_memories(store: MemoryStore, ai: ModelClient, request: ThreadRequest
                     outcome=item.outcome if episodic else None,
                 )
             )
-        vectors = ai.embed([m.content for m in memories]) if memories else []
-        for memory, vector in zip(memories, vectors, strict=True):
+        grounded, vectors = _grounded(ai, memories, batch, result)
+        for memory, vector in zip(grounded, vectors, strict=True):
             if store.create_memory(memory, vector):
                 result.created += 1
             else:
@@ -92,7 +94,25 @@ def extract_memories(store: MemoryStore, ai: ModelClient, request: ThreadRequest
         logger.warning(
             "%s: ignored %d turn ids the model invented", EXTRACT_STEP, result.unknown_turn_ids
         )
+    if result.ungrounded:
+        logger.warning("%s: dropped ungrounded memories %s", EXTRACT_STEP, result.ungrounded)
     return result
+
+
+def _grounded(
+    ai: ModelClient, memories: list[Memory], batch: list[Turn], result: ExtractResult
+) -> tuple[list[Memory], list[Any]]:
+    """The memories their cited turns support, with their embeddings; the rest counted."""
+    if not memories:
+        return [], []
+    check = grounding.Check(
+        [m.content for m in memories],
+        [[grounding.turn_text(t) for t in batch if t.id in m.source_turn_ids] for m in memories],
+        extraction.GROUNDING,
+    )
+    judged = check.judge(ai.embed(check.texts))
+    grounding.merge_counts(result.ungrounded, judged.dropped)
+    return [memories[i] for i in judged.kept], list(judged.claim_vectors[judged.kept])
 
 
 def reconcile(store: MemoryStore, ai: ModelClient, request: ReconcileRequest) -> ReconcileResult:
@@ -151,13 +171,22 @@ def summarize_thread(store: MemoryStore, ai: ModelClient, request: ThreadRequest
             messages=summaries.thread_messages(summary.fields if summary else None, batch),
             output=summaries.ThreadSummaryOutput,
         )
-        content = "\n".join([output.overview, *(f"- {p}" for p in output.key_points)])
+        lines = grounding.LinesCheck(
+            output.model_dump(),
+            summaries.THREAD_LIST_FIELDS,
+            [*_summary_lines(summary.fields if summary else {}), *map(grounding.turn_text, batch)],
+            summaries.THREAD_GROUNDING,
+            labels=("topics",),
+        )
+        fields, dropped = lines.apply(ai.embed(lines.texts))
+        grounding.merge_counts(result.ungrounded, dropped)
+        content = "\n".join([fields["overview"], *(f"- {p}" for p in fields["key_points"])])
         summary = Summary(
             user_id=user_id,
             thread_id=thread_id,
             kind="thread",
             content=content,
-            fields=output.model_dump(),
+            fields=fields,
             covers_up_to=batch[-1].seq or 0,
             prompt_version=summaries.THREAD_PROMPT.tag,
             updated_at=utcnow(),
@@ -187,15 +216,34 @@ def summarize_user(store: MemoryStore, ai: ModelClient, request: UserRequest) ->
         ),
         output=summaries.UserProfileOutput,
     )
-    content = "\n".join([output.overview, *(f"- {p}" for p in output.preferences)])
+    lines = grounding.LinesCheck(
+        output.model_dump(),
+        summaries.USER_LIST_FIELDS,
+        [m.content for m in memories] + [str(s.fields.get("overview", s.content)) for s in threads],
+        summaries.USER_GROUNDING,
+    )
+    fields, dropped = lines.apply(ai.embed(lines.texts))
+    content = "\n".join([fields["overview"], *(f"- {p}" for p in fields["preferences"])])
     profile = Summary(
         user_id=request.user_id,
         kind="user",
         content=content,
-        fields=output.model_dump(),
+        fields=fields,
         prompt_version=summaries.USER_PROMPT.tag,
         updated_at=utcnow(),
     )
     vectors = ai.embed([content])
     store.put_summary(profile, vectors[0])
-    return SummaryResult(updated=True)
+    if dropped:
+        logger.warning("%s: dropped ungrounded profile lines %s", USER_SUMMARY_STEP, dropped)
+    return SummaryResult(updated=True, ungrounded=dropped)
+
+
+def _summary_lines(fields: dict[str, object]) -> list[str]:
+    """The previous thread summary's overview and lines, as grounding sources."""
+    out = [str(fields["overview"])] if fields.get("overview") else []
+    for name in summaries.THREAD_LIST_FIELDS:
+        value = fields.get(name)
+        if isinstance(value, list):
+            out.extend(str(line) for line in value)
+    return out

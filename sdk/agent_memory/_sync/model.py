@@ -24,6 +24,8 @@ logger = logging.getLogger("agent_memory.model")
 
 #: Output that is malformed, truncated, filtered or refused is asked for again this often.
 OUTPUT_ATTEMPTS = 3
+#: Tokens one answer may take (``max_tokens``); the prompts' schemas are bounded to fit in it.
+MAX_OUTPUT_TOKENS = 4096
 
 
 class ModelClient:
@@ -42,12 +44,14 @@ class ModelClient:
         embedder: Embedder,
         ledger: MemoryStore | None = None,
         output_attempts: int = OUTPUT_ATTEMPTS,
+        max_output_tokens: int = MAX_OUTPUT_TOKENS,
     ) -> None:
         self.model = model
         self.embedder = embedder
         self.ledger = ledger
         self._client = client
         self._output_attempts = output_attempts
+        self._max_output_tokens = max_output_tokens
 
     def parse(
         self,
@@ -58,7 +62,12 @@ class ModelClient:
         messages: Sequence[dict[str, str]],
         output: type[T],
     ) -> T:
-        """One structured-output chat call; ``ModelError`` when no usable answer comes back."""
+        """One structured-output chat call; ``ModelError`` when no usable answer comes back.
+
+        An answer cut at ``max_output_tokens`` (``finish_reason: "length"``: a grammar cannot
+        close JSON it was not allowed to finish) or failing ``output`` validation counts as
+        unusable: its tokens are recorded with ``ok=False`` and the call is made again.
+        """
         problem = "no attempt made"
         for attempt in range(1, self._output_attempts + 1):
             started = time.perf_counter()
@@ -68,6 +77,7 @@ class ModelClient:
                     messages=list(messages),  # type: ignore[arg-type]
                     response_format=output,
                     temperature=0,
+                    max_tokens=self._max_output_tokens,
                 )
             except (
                 ValidationError,
@@ -75,7 +85,8 @@ class ModelClient:
                 openai.ContentFilterFinishReasonError,
             ) as exc:
                 problem = f"unusable output ({type(exc).__name__})"
-                self._record(user_id, step, prompt, None, started, attempt, ok=False)
+                usage = getattr(getattr(exc, "completion", None), "usage", None)
+                self._record(user_id, step, prompt, usage, started, attempt, ok=False)
                 logger.warning("%s: %s, attempt %d", step, problem, attempt)
                 continue
             except openai.OpenAIError as exc:

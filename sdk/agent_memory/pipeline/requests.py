@@ -43,6 +43,9 @@ class ExtractResult(_Message):
     duplicates: int = 0
     unknown_turn_ids: int = 0
     watermark: int = 0
+    #: Proposed memories not stored because the cited turns do not support them, by reason
+    #: (``prompt_copy``, ``unsupported``; see ``agent_memory.pipeline.grounding``).
+    ungrounded: dict[str, int] = Field(default_factory=dict)
 
 
 class ReconcileResult(_Message):
@@ -63,3 +66,5 @@ class SummaryResult(_Message):
     batches: int = 0
     updated: bool = False
     watermark: int = 0
+    #: Summary lines dropped as ungrounded, by reason (see ``ExtractResult.ungrounded``).
+    ungrounded: dict[str, int] = Field(default_factory=dict)
