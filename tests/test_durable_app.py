@@ -142,6 +142,7 @@ async def test_a_worker_builds_its_store_and_model_once_from_app_settings(
             "batches": 0,
             "updated": False,
             "watermark": 0,
+            "forgotten": False,
         }
         with pytest.raises(ValueError, match="user_id"):
             await activities.reconcile({"user_id": "a/b"})

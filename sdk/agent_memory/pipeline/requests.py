@@ -42,7 +42,9 @@ class ExtractResult(_Message):
     created: int = 0
     duplicates: int = 0
     unknown_turn_ids: int = 0
+    skipped: int = Field(default=0, description="Items the model returned that were unusable.")
     watermark: int = 0
+    forgotten: bool = Field(default=False, description="The user was forgotten mid-step.")
 
 
 class ReconcileResult(_Message):
@@ -54,6 +56,7 @@ class ReconcileResult(_Message):
     conflicting: int = Field(
         default=0, description="Proposals dropped to keep one active member per group."
     )
+    forgotten: bool = Field(default=False, description="The user was forgotten mid-step.")
 
 
 class SummaryResult(_Message):
@@ -63,3 +66,4 @@ class SummaryResult(_Message):
     batches: int = 0
     updated: bool = False
     watermark: int = 0
+    forgotten: bool = Field(default=False, description="The user was forgotten mid-step.")
