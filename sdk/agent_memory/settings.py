@@ -30,6 +30,8 @@ ENV_NAMES: Final[dict[str, str]] = {
     "openai_chat_model": "OPENAI_CHAT_MODEL",
     "openai_embedding_model": "OPENAI_EMBEDDING_MODEL",
     "azure_client_id": "AZURE_CLIENT_ID",
+    "model_timeout": "AGENT_MEMORY_MODEL_TIMEOUT_SECONDS",
+    "model_max_retries": "AGENT_MEMORY_MODEL_MAX_RETRIES",
     "processor_owner": "MEMORY_PROCESSOR_OWNER",
     "cosmos_endpoint": "COSMOS_DB_ENDPOINT",
     "cosmos_key": "COSMOS_DB_KEY",
@@ -59,6 +61,8 @@ class Settings(BaseModel):
     openai_chat_model: str = "gpt-4o-mini"
     openai_embedding_model: str = "text-embedding-3-large"
     azure_client_id: str | None = None
+    model_timeout: float = Field(default=30.0, gt=0, le=600, allow_inf_nan=False)
+    model_max_retries: int = Field(default=2, ge=0, le=10)
     processor_owner: Literal["inprocess", "durable"] = "inprocess"
     thresholds: Thresholds = Field(default_factory=Thresholds)
     cosmos_endpoint: str | None = None
@@ -80,6 +84,11 @@ class Settings(BaseModel):
             lowercase=("embeddings", "processor_owner"),
             extra={"thresholds": Thresholds.from_env(environ)},
         )
+
+    @property
+    def model_call_budget(self) -> float:
+        """Seconds one model call may take with its retries: timeout x (retries + 1)."""
+        return self.model_timeout * (self.model_max_retries + 1)
 
     @property
     def chat_backend(self) -> Literal["azure", "openai"] | None:
