@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from agent_memory.models import Turn
 from agent_memory.prompts import PromptRef
+from agent_memory.prompts.bounds import (
+    DETAIL_CHARS,
+    MAX_IDS,
+    MAX_ITEMS,
+    MAX_TAGS,
+    MEMORY_CHARS,
+    DetailText,
+    Ids,
+    MemoryText,
+    Tags,
+    clip_list,
+)
 from agent_memory.prompts.transcript import render_turns
 
-PROMPT: Final = PromptRef("extract_memories", "1")
+PROMPT: Final = PromptRef("extract_memories", "2")
 
 Bucket = Literal["fact", "procedural", "episodic", "unclassified"]
 
@@ -20,19 +32,30 @@ class ExtractedItem(BaseModel):
     """One memory the model proposes."""
 
     bucket: Bucket
-    content: str = Field(description="One self-contained sentence naming its subject.")
+    content: MemoryText = Field(
+        description=f"One self-contained sentence naming its subject; at most {MEMORY_CHARS} "
+        "characters."
+    )
     confidence: float = Field(description="0-1, by the bands in the instructions.")
-    tags: list[str] = Field(description="1-4 short lower-case topic tags.")
-    source_turn_ids: list[str] = Field(description="turn_id values the item comes from.")
-    situation: str | None = Field(description="episodic only: the situation; else null.")
-    action: str | None = Field(description="episodic only: what was done; else null.")
-    outcome: str | None = Field(description="episodic only: how it turned out (+ lesson).")
+    tags: Tags = Field(description=f"1-4 short lower-case topic tags (at most {MAX_TAGS}).")
+    source_turn_ids: Ids = Field(
+        description=f"turn_id values the item comes from (at most {MAX_IDS})."
+    )
+    situation: DetailText | None = Field(
+        description=f"episodic only: the situation (at most {DETAIL_CHARS} characters); else null."
+    )
+    action: DetailText | None = Field(description="episodic only: what was done; else null.")
+    outcome: DetailText | None = Field(
+        description="episodic only: how it turned out (+ lesson); else null."
+    )
 
 
 class ExtractionOutput(BaseModel):
     """Everything worth remembering from the transcript (possibly nothing)."""
 
-    items: list[ExtractedItem]
+    items: Annotated[
+        list[ExtractedItem], BeforeValidator(clip_list(MAX_ITEMS)), Field(max_length=MAX_ITEMS)
+    ]
 
 
 SYSTEM: Final = """\
