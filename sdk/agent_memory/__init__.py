@@ -3,6 +3,8 @@
 The sync API lives here; :mod:`agent_memory.aio` mirrors it with coroutines.
 """
 
+import logging
+
 from agent_memory._sync.client import MemoryClient
 from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
 from agent_memory._sync.store import MemoryStore
@@ -32,6 +34,9 @@ from agent_memory.stores.query import SearchQuery
 from agent_memory.stores.sqlite import SqliteStore
 
 __version__ = "0.1.0"
+
+#: The SDK logs under ``agent_memory.*`` and leaves handlers to the application.
+logging.getLogger("agent_memory").addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> object:
