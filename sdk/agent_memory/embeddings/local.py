@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -85,11 +86,15 @@ class LocalEmbedder:
 
 
 class AsyncLocalEmbedder(LocalEmbedder):
-    """Async face of :class:`LocalEmbedder`; embedding takes microseconds, so it runs inline."""
+    """Async face of :class:`LocalEmbedder`: embedding is CPU-bound (tokenizing and pooling
+    long texts takes tens to hundreds of milliseconds), so it runs in a worker thread and the
+    event loop stays free."""
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:  # type: ignore[override]
-        """One row per text."""
-        return LocalEmbedder.embed(self, texts)
+        """One row per text, computed in a worker thread (``asyncio.to_thread``)."""
+        if not texts:
+            return LocalEmbedder.embed(self, texts)
+        return await asyncio.to_thread(LocalEmbedder.embed, self, list(texts))
 
     async def close(self) -> None:  # type: ignore[override]
         """Nothing to release."""
