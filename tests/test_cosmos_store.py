@@ -21,6 +21,7 @@ from azure.cosmos.exceptions import CosmosBatchOperationError
 
 from agent_memory import (
     ConfigurationError,
+    ForgottenError,
     InvalidInputError,
     Memory,
     SearchQuery,
@@ -583,7 +584,13 @@ def test_the_usage_ledger_carries_the_store_request_charges(wire: Wire, clock: F
     wire.store.record_usage(second)
     assert wire.store.list_usage(wire.user) == [first, second]
     ledgered = wire.store.ledgered_request_charges(wire.user)
-    assert set(ledgered) == {"append_turns", "list_turns", "record_usage", "increment_counter"}
+    assert set(ledgered) == {
+        "append_turns",
+        "user_epoch",  # the first turn gives the user a forget epoch
+        "list_turns",
+        "record_usage",
+        "increment_counter",
+    }
     assert all(value > 0 for value in ledgered.values())
     totals = wire.store.request_charges()
     assert totals["append_turns"].requests >= 3 and totals["connect"].request_units > 0
@@ -681,6 +688,51 @@ def test_a_search_top_outside_1_to_1000_is_refused_before_anything_is_sent(wire:
         with pytest.raises(InvalidInputError, match="top must be an integer from 1 to 1000"):
             wire.store.search(wire.user, SearchQuery(text="tea", vector=None, top=top))
     assert wire.log.since(mark) == []
+
+
+def test_writes_of_steps_that_began_before_forget_are_refused(wire: Wire) -> None:
+    assert wire.store.user_epoch(wire.user) == ""
+    wire.store.append_turns(wire.user, "t1", turns(wire, "t1", ["one"], "a"), None)
+    epoch = wire.store.user_epoch(wire.user)
+    assert epoch and wire.store.user_epoch(wire.user) == epoch
+    record = UsageRecord(user_id=wire.user, step="s", model="m", at=wire.clock())
+    wire.store.record_usage(record, epoch=epoch)
+    wire.store.forget(wire.user, thread_id="t2")  # a thread: steps in flight start again
+    with pytest.raises(ForgottenError):
+        wire.store.record_usage(record, epoch=epoch)
+    epoch = wire.store.user_epoch(wire.user)
+    wire.store.record_usage(record, epoch=epoch)
+    assert len(wire.store.list_usage(wire.user)) == 2
+    # forget(user) deletes every item whose user_id is the user's (items_of), the epoch item
+    # too; this server cannot serve that prefix query, so the deletion is done here
+    counters = wire.container("memories_counters")
+    for item in counters.query_items(
+        "SELECT * FROM c WHERE c.user_id = @u",
+        parameters=[{"name": "@u", "value": wire.user}],
+        enable_cross_partition_query=True,
+    ):
+        counters.delete_item(item["id"], partition_key=[item["user_id"], item["thread_id"]])
+    assert wire.store.user_epoch(wire.user) == ""
+    m = memory(wire, "Alice lives in Oslo.")
+    summary = Summary(user_id=wire.user, kind="user", content="p", updated_at=wire.clock())
+    for write in (
+        lambda: wire.store.create_memory(m, None, epoch=epoch),
+        lambda: wire.store.put_summary(summary, None, epoch=epoch),
+        lambda: wire.store.record_usage(record, epoch=epoch),
+        lambda: wire.store.advance_watermark(wire.user, "t1", "extract", 5, epoch=epoch),
+        lambda: wire.store.supersede(wire.user, m.id, by="x", reason="duplicate", epoch=epoch),
+    ):
+        with pytest.raises(ForgottenError):
+            write()
+    for name in ("memories", "memories_summaries", "memories_counters"):
+        items = list(
+            wire.container(name).query_items(
+                "SELECT * FROM c WHERE c.user_id = @u",
+                parameters=[{"name": "@u", "value": wire.user}],
+                enable_cross_partition_query=True,
+            )
+        )
+        assert items == [], name
 
 
 def test_forget_one_thread_names_each_containers_partition(wire: Wire) -> None:

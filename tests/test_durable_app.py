@@ -143,6 +143,7 @@ async def test_a_worker_builds_its_store_and_model_once_from_app_settings(
             "updated": False,
             "watermark": 0,
             "ungrounded": {},
+            "forgotten": False,
         }
         with pytest.raises(ValueError, match="user_id"):
             await activities.reconcile({"user_id": "a/b"})

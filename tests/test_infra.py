@@ -58,6 +58,8 @@ NOT_DEPLOYED = {
     "OPENAI_EMBEDDING_BASE_URL": "the OpenAI-compatible alternative to AI Foundry",
     "COSMOS_DB_KEY": "key auth is disabled on the Cosmos DB account",
     "COSMOS_DB_VERIFY_TLS": "for the local emulator only",
+    "AGENT_MEMORY_MODEL_TIMEOUT_SECONDS": "the SDK's default per-request model timeout",
+    "AGENT_MEMORY_MODEL_MAX_RETRIES": "the SDK's default retry budget per model call",
 }
 #: Settings the Functions host reads that Flex Consumption provides another way.
 FLEX_PROVIDED = {"FUNCTIONS_WORKER_RUNTIME": "functionAppConfig.runtime"}

@@ -3,6 +3,8 @@
 The sync API lives here; :mod:`agent_memory.aio` mirrors it with coroutines.
 """
 
+import logging
+
 from agent_memory._sync.client import MemoryClient
 from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
 from agent_memory._sync.store import MemoryStore
@@ -11,6 +13,7 @@ from agent_memory.errors import (
     AgentMemoryError,
     ConfigurationError,
     ConflictError,
+    ForgottenError,
     InvalidInputError,
     ModelError,
     NotFoundError,
@@ -32,6 +35,9 @@ from agent_memory.stores.sqlite import SqliteStore
 
 __version__ = "0.1.0"
 
+#: The SDK logs under ``agent_memory.*`` and leaves handlers to the application.
+logging.getLogger("agent_memory").addHandler(logging.NullHandler())
+
 
 def __getattr__(name: str) -> object:
     """``CosmosStore`` loads ``azure.cosmos`` only when asked for."""
@@ -48,6 +54,7 @@ __all__ = [
     "ConflictError",
     "CosmosStore",
     "Embedder",
+    "ForgottenError",
     "InvalidInputError",
     "LocalEmbedder",
     "Memory",

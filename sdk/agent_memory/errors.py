@@ -27,6 +27,10 @@ class ConflictError(StoreError):
     """A conditional write lost against a concurrent writer."""
 
 
+class ForgottenError(ConflictError):
+    """The user was forgotten while this work was in flight; the write was refused."""
+
+
 class ModelError(AgentMemoryError):
     """The model service (chat or embeddings) failed or returned unusable output."""
 

@@ -32,6 +32,8 @@ ENV_NAMES: Final[dict[str, str]] = {
     "openai_embedding_model": "OPENAI_EMBEDDING_MODEL",
     "openai_embedding_base_url": "OPENAI_EMBEDDING_BASE_URL",
     "azure_client_id": "AZURE_CLIENT_ID",
+    "model_timeout": "AGENT_MEMORY_MODEL_TIMEOUT_SECONDS",
+    "model_max_retries": "AGENT_MEMORY_MODEL_MAX_RETRIES",
     "processor_owner": "MEMORY_PROCESSOR_OWNER",
     "cosmos_endpoint": "COSMOS_DB_ENDPOINT",
     "cosmos_key": "COSMOS_DB_KEY",
@@ -63,6 +65,8 @@ class Settings(BaseModel):
     #: Embeddings from another OpenAI-compatible server than chat (e.g. a second llama-server).
     openai_embedding_base_url: str | None = None
     azure_client_id: str | None = None
+    model_timeout: float = Field(default=30.0, gt=0, le=600, allow_inf_nan=False)
+    model_max_retries: int = Field(default=2, ge=0, le=10)
     processor_owner: Literal["inprocess", "durable"] = "inprocess"
     thresholds: Thresholds = Field(default_factory=Thresholds)
     cosmos_endpoint: str | None = None
@@ -109,6 +113,11 @@ class Settings(BaseModel):
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
             )
             raise ConfigurationError(f"invalid settings: {problems}") from None
+
+    @property
+    def model_call_budget(self) -> float:
+        """Seconds one model call may take with its retries: timeout x (retries + 1)."""
+        return self.model_timeout * (self.model_max_retries + 1)
 
     @property
     def chat_backend(self) -> Literal["azure", "openai"] | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from agent_memory._async.model import AsyncModelClient
 from agent_memory._async.store import AsyncMemoryStore
+from agent_memory.errors import ForgottenError, InvalidInputError
 from agent_memory.models import Memory, Summary, SupersedeReason, Turn, utcnow
 from agent_memory.pipeline import grounding
 from agent_memory.pipeline.batching import pack_turns
@@ -44,9 +45,27 @@ async def extract_memories(
 ) -> ExtractResult:
     """Extract memories from every turn after the thread's extraction watermark."""
     user_id, thread_id = request.user_id, request.thread_id
+    epoch = await store.user_epoch(user_id)
     watermark = await store.get_watermark(user_id, thread_id, EXTRACT_STEP)
     turns = await store.list_turns(user_id, thread_id, after=watermark)
     result = ExtractResult(watermark=watermark)
+    try:
+        await _extract(store, ai, request, turns, epoch, result)
+    except ForgottenError:
+        _log_forgotten(EXTRACT_STEP)
+        result.forgotten = True
+    return result
+
+
+async def _extract(
+    store: AsyncMemoryStore,
+    ai: AsyncModelClient,
+    request: ThreadRequest,
+    turns: list[Turn],
+    epoch: str,
+    result: ExtractResult,
+) -> None:
+    user_id, thread_id = request.user_id, request.thread_id
     for batch in pack_turns(turns):
         known = await store.list_memories(user_id, limit=KNOWN_MEMORIES_IN_PROMPT)
         output = await ai.parse(
@@ -55,6 +74,7 @@ async def extract_memories(
             prompt=extraction.PROMPT,
             messages=extraction.build_messages(batch, [m.content for m in known]),
             output=extraction.ExtractionOutput,
+            epoch=epoch,
         )
         batch_ids = {t.id for t in batch}
         memories: list[Memory] = []
@@ -65,8 +85,8 @@ async def extract_memories(
             result.unknown_turn_ids += len(item.source_turn_ids) - len(sources)
             uncertain = item.bucket == "unclassified" or item.confidence < MIN_CONFIDENCE
             episodic = item.bucket == "episodic" and not uncertain
-            memories.append(
-                Memory.create(
+            try:
+                memory = Memory.create(
                     user_id=user_id,
                     thread_id=thread_id,
                     type="fact" if uncertain else item.bucket,  # type: ignore[arg-type]
@@ -79,15 +99,21 @@ async def extract_memories(
                     action=item.action if episodic else None,
                     outcome=item.outcome if episodic else None,
                 )
-            )
+            except InvalidInputError as exc:  # e.g. a lone surrogate: skip the item, not the batch
+                logger.warning("%s: skipped an item the model returned: %s", EXTRACT_STEP, exc)
+                result.skipped += 1
+                continue
+            memories.append(memory)
         grounded, vectors = await _grounded(ai, memories, batch, result)
         for memory, vector in zip(grounded, vectors, strict=True):
-            if await store.create_memory(memory, vector):
+            if await store.create_memory(memory, vector, epoch=epoch):
                 result.created += 1
             else:
                 result.duplicates += 1
         last = batch[-1].seq or 0
-        result.watermark = await store.advance_watermark(user_id, thread_id, EXTRACT_STEP, last)
+        result.watermark = await store.advance_watermark(
+            user_id, thread_id, EXTRACT_STEP, last, epoch=epoch
+        )
         result.turns += len(batch)
         result.batches += 1
     if result.unknown_turn_ids:
@@ -96,7 +122,10 @@ async def extract_memories(
         )
     if result.ungrounded:
         logger.warning("%s: dropped ungrounded memories %s", EXTRACT_STEP, result.ungrounded)
-    return result
+
+
+def _log_forgotten(step: str) -> None:
+    logger.info("%s: the user was forgotten while the step ran; it wrote nothing since", step)
 
 
 async def _grounded(
@@ -119,34 +148,43 @@ async def reconcile(
     store: AsyncMemoryStore, ai: AsyncModelClient, request: ReconcileRequest
 ) -> ReconcileResult:
     """Supersede duplicates and contradicted facts among the ``n`` most recent active facts."""
+    epoch = await store.user_epoch(request.user_id)
     facts = await store.list_memories(request.user_id, memory_types=["fact"], limit=request.n)
     result = ReconcileResult(considered=len(facts))
     if len(facts) < 2:
         return result
-    by_short = {f"m{i}": fact for i, fact in enumerate(reversed(facts), start=1)}
-    output = await ai.parse(
-        user_id=request.user_id,
-        step=RECONCILE_STEP,
-        prompt=reconcile_prompt.PROMPT,
-        messages=reconcile_prompt.build_messages(
-            [(sid, f.created_at.date().isoformat(), f.content) for sid, f in by_short.items()]
-        ),
-        output=reconcile_prompt.ReconcileOutput,
-    )
-    proposals: list[tuple[str, str, SupersedeReason]] = [
-        (d, g.keep, "duplicate") for g in output.duplicate_groups for d in g.duplicates
-    ]
-    proposals += [(c.older, c.newer, "contradict") for c in output.contradictions]
-    plan = plan_supersedes(proposals, by_short)
-    result.ignored_ids, result.conflicting = plan.unknown, plan.conflicting
-    for loser_sid, winner_sid, reason in plan.supersedes:
-        loser, winner = by_short[loser_sid], by_short[winner_sid]
-        current = await store.get_memory(request.user_id, winner.id)
-        if current is None or not current.active:  # superseded or gone since it was listed
-            result.conflicting += 1
-            continue
-        if await store.supersede(request.user_id, loser.id, by=winner.id, reason=reason):
-            result.superseded.append(loser.id)
+    try:
+        by_short = {f"m{i}": fact for i, fact in enumerate(reversed(facts), start=1)}
+        output = await ai.parse(
+            user_id=request.user_id,
+            step=RECONCILE_STEP,
+            prompt=reconcile_prompt.PROMPT,
+            messages=reconcile_prompt.build_messages(
+                [(sid, f.created_at.date().isoformat(), f.content) for sid, f in by_short.items()]
+            ),
+            output=reconcile_prompt.ReconcileOutput,
+            epoch=epoch,
+        )
+        proposals: list[tuple[str, str, SupersedeReason]] = [
+            (d, g.keep, "duplicate") for g in output.duplicate_groups for d in g.duplicates
+        ]
+        proposals += [(c.older, c.newer, "contradict") for c in output.contradictions]
+        plan = plan_supersedes(proposals, by_short)
+        result.ignored_ids, result.conflicting = plan.unknown, plan.conflicting
+        for loser_sid, winner_sid, reason in plan.supersedes:
+            loser, winner = by_short[loser_sid], by_short[winner_sid]
+            current = await store.get_memory(request.user_id, winner.id)
+            if current is None or not current.active:  # superseded or gone since it was listed
+                result.conflicting += 1
+                continue
+            if await store.supersede(
+                request.user_id, loser.id, by=winner.id, reason=reason, epoch=epoch
+            ):
+                result.superseded.append(loser.id)
+    except ForgottenError:
+        _log_forgotten(RECONCILE_STEP)
+        result.forgotten = True
+        return result
     if result.ignored_ids:
         logger.warning("%s: ignored %d ids the model invented", RECONCILE_STEP, result.ignored_ids)
     if result.conflicting:
@@ -163,44 +201,51 @@ async def summarize_thread(
 ) -> SummaryResult:
     """Fold every turn since the thread summary's watermark into the summary."""
     user_id, thread_id = request.user_id, request.thread_id
+    epoch = await store.user_epoch(user_id)
     summary = await store.get_summary(user_id, "thread", thread_id)
     watermark = summary.covers_up_to if summary else 0
     turns = await store.list_turns(user_id, thread_id, after=watermark)
     result = SummaryResult(watermark=watermark)
-    for batch in pack_turns(turns):
-        output = await ai.parse(
-            user_id=user_id,
-            step=THREAD_SUMMARY_STEP,
-            prompt=summaries.THREAD_PROMPT,
-            messages=summaries.thread_messages(summary.fields if summary else None, batch),
-            output=summaries.ThreadSummaryOutput,
-        )
-        lines = grounding.LinesCheck(
-            output.model_dump(),
-            summaries.THREAD_LIST_FIELDS,
-            [*_summary_lines(summary.fields if summary else {}), *map(grounding.turn_text, batch)],
-            summaries.THREAD_GROUNDING,
-            labels=("topics",),
-        )
-        fields, dropped = lines.apply(await ai.embed(lines.texts))
-        grounding.merge_counts(result.ungrounded, dropped)
-        content = "\n".join([fields["overview"], *(f"- {p}" for p in fields["key_points"])])
-        summary = Summary(
-            user_id=user_id,
-            thread_id=thread_id,
-            kind="thread",
-            content=content,
-            fields=fields,
-            covers_up_to=batch[-1].seq or 0,
-            prompt_version=summaries.THREAD_PROMPT.tag,
-            updated_at=utcnow(),
-        )
-        vectors = await ai.embed([content])
-        await store.put_summary(summary, vectors[0])
-        result.turns += len(batch)
-        result.batches += 1
-        result.updated = True
-        result.watermark = summary.covers_up_to
+    try:
+        for batch in pack_turns(turns):
+            output = await ai.parse(
+                user_id=user_id,
+                step=THREAD_SUMMARY_STEP,
+                prompt=summaries.THREAD_PROMPT,
+                messages=summaries.thread_messages(summary.fields if summary else None, batch),
+                output=summaries.ThreadSummaryOutput,
+                epoch=epoch,
+            )
+            previous = _summary_lines(summary.fields if summary else {})
+            lines = grounding.LinesCheck(
+                output.model_dump(),
+                summaries.THREAD_LIST_FIELDS,
+                [*previous, *map(grounding.turn_text, batch)],
+                summaries.THREAD_GROUNDING,
+                labels=("topics",),
+            )
+            fields, dropped = lines.apply(await ai.embed(lines.texts))
+            grounding.merge_counts(result.ungrounded, dropped)
+            content = "\n".join([fields["overview"], *(f"- {p}" for p in fields["key_points"])])
+            summary = Summary(
+                user_id=user_id,
+                thread_id=thread_id,
+                kind="thread",
+                content=content,
+                fields=fields,
+                covers_up_to=batch[-1].seq or 0,
+                prompt_version=summaries.THREAD_PROMPT.tag,
+                updated_at=utcnow(),
+            )
+            vectors = await ai.embed([content])
+            await store.put_summary(summary, vectors[0], epoch=epoch)
+            result.turns += len(batch)
+            result.batches += 1
+            result.updated = True
+            result.watermark = summary.covers_up_to
+    except ForgottenError:
+        _log_forgotten(THREAD_SUMMARY_STEP)
+        result.forgotten = True
     return result
 
 
@@ -208,38 +253,45 @@ async def summarize_user(
     store: AsyncMemoryStore, ai: AsyncModelClient, request: UserRequest
 ) -> SummaryResult:
     """Rewrite the user profile from active memories and thread summaries."""
+    epoch = await store.user_epoch(request.user_id)
     memories = await store.list_memories(request.user_id, limit=200)
     threads = await store.list_summaries(request.user_id, "thread")
     if not memories and not threads:
         return SummaryResult()
-    output = await ai.parse(
-        user_id=request.user_id,
-        step=USER_SUMMARY_STEP,
-        prompt=summaries.USER_PROMPT,
-        messages=summaries.user_messages(
-            [f"({m.type}, {m.confidence:.2f}) {m.content}" for m in memories],
-            [str(s.fields.get("overview", s.content)) for s in threads[:50]],
-        ),
-        output=summaries.UserProfileOutput,
-    )
-    lines = grounding.LinesCheck(
-        output.model_dump(),
-        summaries.USER_LIST_FIELDS,
-        [m.content for m in memories] + [str(s.fields.get("overview", s.content)) for s in threads],
-        summaries.USER_GROUNDING,
-    )
-    fields, dropped = lines.apply(await ai.embed(lines.texts))
-    content = "\n".join([fields["overview"], *(f"- {p}" for p in fields["preferences"])])
-    profile = Summary(
-        user_id=request.user_id,
-        kind="user",
-        content=content,
-        fields=fields,
-        prompt_version=summaries.USER_PROMPT.tag,
-        updated_at=utcnow(),
-    )
-    vectors = await ai.embed([content])
-    await store.put_summary(profile, vectors[0])
+    try:
+        output = await ai.parse(
+            user_id=request.user_id,
+            step=USER_SUMMARY_STEP,
+            prompt=summaries.USER_PROMPT,
+            messages=summaries.user_messages(
+                [f"({m.type}, {m.confidence:.2f}) {m.content}" for m in memories],
+                [str(s.fields.get("overview", s.content)) for s in threads[:50]],
+            ),
+            output=summaries.UserProfileOutput,
+            epoch=epoch,
+        )
+        lines = grounding.LinesCheck(
+            output.model_dump(),
+            summaries.USER_LIST_FIELDS,
+            [m.content for m in memories]
+            + [str(s.fields.get("overview", s.content)) for s in threads],
+            summaries.USER_GROUNDING,
+        )
+        fields, dropped = lines.apply(await ai.embed(lines.texts))
+        content = "\n".join([fields["overview"], *(f"- {p}" for p in fields["preferences"])])
+        profile = Summary(
+            user_id=request.user_id,
+            kind="user",
+            content=content,
+            fields=fields,
+            prompt_version=summaries.USER_PROMPT.tag,
+            updated_at=utcnow(),
+        )
+        vectors = await ai.embed([content])
+        await store.put_summary(profile, vectors[0], epoch=epoch)
+    except ForgottenError:
+        _log_forgotten(USER_SUMMARY_STEP)
+        return SummaryResult(forgotten=True)
     if dropped:
         logger.warning("%s: dropped ungrounded profile lines %s", USER_SUMMARY_STEP, dropped)
     return SummaryResult(updated=True, ungrounded=dropped)

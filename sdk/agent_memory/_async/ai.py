@@ -25,6 +25,8 @@ def azure_openai_client(settings: Settings, credential: Any = None) -> AsyncAzur
             azure_endpoint=settings.ai_foundry_endpoint,
             api_key=settings.ai_foundry_api_key,
             api_version=settings.ai_foundry_api_version,
+            timeout=settings.model_timeout,
+            max_retries=settings.model_max_retries,
         )
     from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
 
@@ -34,6 +36,8 @@ def azure_openai_client(settings: Settings, credential: Any = None) -> AsyncAzur
         azure_endpoint=settings.ai_foundry_endpoint,
         azure_ad_token_provider=get_bearer_token_provider(credential, COGNITIVE_SERVICES_SCOPE),
         api_version=settings.ai_foundry_api_version,
+        timeout=settings.model_timeout,
+        max_retries=settings.model_max_retries,
     )
 
 
@@ -45,7 +49,10 @@ def openai_client(settings: Settings, base_url: str | None = None) -> AsyncOpenA
     if not settings.openai_api_key and not (base_url or settings.openai_base_url):
         raise ConfigurationError("set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)")
     return AsyncOpenAI(
-        api_key=settings.openai_api_key or "unused", base_url=base_url or settings.openai_base_url
+        api_key=settings.openai_api_key or "unused",
+        base_url=base_url or settings.openai_base_url,
+        timeout=settings.model_timeout,
+        max_retries=settings.model_max_retries,
     )
 
 
@@ -82,4 +89,6 @@ def build_model_client(
         model = settings.chat_deployment
     else:
         client, model = openai_client(settings), settings.openai_chat_model
-    return AsyncModelClient(client, model=model, embedder=embedder, ledger=ledger)
+    return AsyncModelClient(
+        client, model=model, embedder=embedder, ledger=ledger, budget=settings.model_call_budget
+    )

@@ -22,6 +22,7 @@ logger = logging.getLogger("agent_memory.model")
 
 #: Output that is malformed, truncated, filtered or refused is asked for again this often.
 OUTPUT_ATTEMPTS = 3
+
 #: Tokens one answer may take (``max_tokens``); the prompts' schemas are bounded to fit in it.
 MAX_OUTPUT_TOKENS = 4096
 
@@ -30,8 +31,9 @@ class AsyncModelClient:
     """What activities call: ``parse`` for structured chat, ``embed`` for vectors.
 
     HTTP failures (429 honouring ``retry-after``, 5xx, timeouts) are retried with backoff by the
-    ``openai`` client itself (``max_retries``); unusable output is retried here. Every answered
-    call is appended to the store's usage ledger.
+    ``openai`` client itself (its ``timeout`` per request and ``max_retries``); unusable output
+    is retried here, but only while the call is within ``budget`` seconds of its start (None:
+    no budget). Every answered call is appended to the store's usage ledger.
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class AsyncModelClient:
         ledger: AsyncMemoryStore | None = None,
         output_attempts: int = OUTPUT_ATTEMPTS,
         max_output_tokens: int = MAX_OUTPUT_TOKENS,
+        budget: float | None = None,
     ) -> None:
         self.model = model
         self.embedder = embedder
@@ -50,6 +53,7 @@ class AsyncModelClient:
         self._client = client
         self._output_attempts = output_attempts
         self._max_output_tokens = max_output_tokens
+        self._budget = budget
 
     async def parse(
         self,
@@ -59,15 +63,21 @@ class AsyncModelClient:
         prompt: PromptRef,
         messages: Sequence[dict[str, str]],
         output: type[T],
+        epoch: str | None = None,
     ) -> T:
         """One structured-output chat call; ``ModelError`` when no usable answer comes back.
 
         An answer cut at ``max_output_tokens`` (``finish_reason: "length"``: a grammar cannot
         close JSON it was not allowed to finish) or failing ``output`` validation counts as
         unusable: its tokens are recorded with ``ok=False`` and the call is made again.
+        ``epoch`` (from ``store.user_epoch``) is passed to the usage ledger, so a call that
+        returns after the user was forgotten records nothing and raises ``ForgottenError``.
         """
         problem = "no attempt made"
+        began = time.monotonic()
         for attempt in range(1, self._output_attempts + 1):
+            if attempt > 1 and self._budget is not None and time.monotonic() - began > self._budget:
+                raise ModelError(f"{step}: {problem}; out of its {self._budget:g} s budget")
             started = time.perf_counter()
             try:
                 completion = await self._client.chat.completions.parse(
@@ -84,14 +94,18 @@ class AsyncModelClient:
             ) as exc:
                 problem = f"unusable output ({type(exc).__name__})"
                 usage = getattr(getattr(exc, "completion", None), "usage", None)
-                await self._record(user_id, step, prompt, usage, started, attempt, ok=False)
+                await self._record(
+                    user_id, step, prompt, usage, started, attempt, ok=False, epoch=epoch
+                )
                 logger.warning("%s: %s, attempt %d", step, problem, attempt)
                 continue
             except openai.OpenAIError as exc:
                 raise ModelError(f"{step}: model call failed: {exc}") from exc
             message = completion.choices[0].message
             ok = message.parsed is not None and not message.refusal
-            await self._record(user_id, step, prompt, completion.usage, started, attempt, ok=ok)
+            await self._record(
+                user_id, step, prompt, completion.usage, started, attempt, ok=ok, epoch=epoch
+            )
             if ok:
                 assert message.parsed is not None
                 return message.parsed
@@ -113,23 +127,23 @@ class AsyncModelClient:
         attempt: int,
         *,
         ok: bool,
+        epoch: str | None = None,
     ) -> None:
         if self.ledger is None:
             return
-        await self.ledger.record_usage(
-            UsageRecord(
-                user_id=user_id,
-                step=step,
-                prompt_version=prompt.tag,
-                model=self.model,
-                input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                output_tokens=getattr(usage, "completion_tokens", 0) or 0,
-                latency_ms=(time.perf_counter() - started) * 1000,
-                attempt=attempt,
-                ok=ok,
-                at=utcnow(),
-            )
+        record = UsageRecord(
+            user_id=user_id,
+            step=step,
+            prompt_version=prompt.tag,
+            model=self.model,
+            input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            output_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            attempt=attempt,
+            ok=ok,
+            at=utcnow(),
         )
+        await self.ledger.record_usage(record, epoch=epoch)
 
     async def close(self) -> None:
         """Close the HTTP client."""

@@ -50,7 +50,9 @@ class AsyncMemoryStore(Protocol):
         """Ids of the user's threads that have turns, oldest first."""
         ...
 
-    async def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
+    async def create_memory(
+        self, memory: Memory, embedding: Vector | None, *, epoch: str | None = None
+    ) -> bool:
         """Create ``memory`` unless an active one with its id exists; True when written.
 
         A superseded or expired (not yet purged) memory with the same id is replaced by
@@ -80,7 +82,13 @@ class AsyncMemoryStore(Protocol):
         ...
 
     async def supersede(
-        self, user_id: str, memory_id: str, *, by: str, reason: SupersedeReason
+        self,
+        user_id: str,
+        memory_id: str,
+        *,
+        by: str,
+        reason: SupersedeReason,
+        epoch: str | None = None,
     ) -> bool:
         """Mark an active memory superseded; False if missing or already superseded."""
         ...
@@ -91,7 +99,9 @@ class AsyncMemoryStore(Protocol):
         """The thread summary (``kind='thread'``) or user profile (``kind='user'``)."""
         ...
 
-    async def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
+    async def put_summary(
+        self, summary: Summary, embedding: Vector | None, *, epoch: str | None = None
+    ) -> None:
         """Create or replace a summary."""
         ...
 
@@ -99,7 +109,7 @@ class AsyncMemoryStore(Protocol):
         """Every summary of a kind for the user, most recently updated first."""
         ...
 
-    async def record_usage(self, record: UsageRecord) -> None:
+    async def record_usage(self, record: UsageRecord, *, epoch: str | None = None) -> None:
         """Append one model call to the user's usage ledger."""
         ...
 
@@ -123,12 +133,27 @@ class AsyncMemoryStore(Protocol):
         """The turn ``seq`` a step has processed up to in a thread (0 when none)."""
         ...
 
-    async def advance_watermark(self, user_id: str, thread_id: str, step: str, value: int) -> int:
+    async def advance_watermark(
+        self, user_id: str, thread_id: str, step: str, value: int, *, epoch: str | None = None
+    ) -> int:
         """Move a watermark forward (never back); return the resulting value."""
         ...
 
     async def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
-        """Delete everything of the user (or one thread); counts per container."""
+        """Delete everything of the user (or one thread); counts per container.
+
+        Changes the user's epoch, so writes of work in flight for the user are refused.
+        """
+        ...
+
+    async def user_epoch(self, user_id: str) -> str:
+        """A token for the user's data as it is now; ``forget`` changes it.
+
+        Every write that takes ``epoch=`` raises :class:`~agent_memory.ForgottenError` instead
+        of writing when the token is no longer the user's current one. Pipeline steps read it
+        first and pass it to each write, so nothing of a user forgotten while a step was in
+        flight is written afterwards.
+        """
         ...
 
     async def close(self) -> None:

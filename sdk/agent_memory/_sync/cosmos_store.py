@@ -21,7 +21,13 @@ from azure.cosmos import ContainerProxy, CosmosClient
 from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpResponseError
 
 from agent_memory.durable import polling
-from agent_memory.errors import ConfigurationError, ConflictError, InvalidInputError, StoreError
+from agent_memory.errors import (
+    ConfigurationError,
+    ConflictError,
+    ForgottenError,
+    InvalidInputError,
+    StoreError,
+)
 from agent_memory.models import (
     COUNTERS_CONTAINER,
     MEMORIES_CONTAINER,
@@ -330,6 +336,7 @@ class CosmosStore:
         partition = [user_id, thread_id]
         stored: dict[str, Turn] = {}
         created = 0
+        self._ensure_epoch(user_id)
         with guarded(self.charges, "append_turns", user_id):
             container = self._container(TURNS_CONTAINER)
             for attempt in range(CONFLICT_ATTEMPTS):
@@ -422,7 +429,9 @@ class CosmosStore:
 
     # -- memories ------------------------------------------------------------------------
 
-    def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
+    def create_memory(
+        self, memory: Memory, embedding: Vector | None, *, epoch: str | None = None
+    ) -> bool:
         """Create ``memory`` unless an active one with its id exists; True when written.
 
         A superseded or expired (not yet purged) item with the same id is replaced, on the
@@ -432,6 +441,8 @@ class CosmosStore:
         now = self._now()
         body = docs.memory_doc(memory, embedding, now)
         partition = docs.user_partition(memory.user_id)
+        self._check_epoch(memory.user_id, epoch)
+        self._ensure_epoch(memory.user_id)
         with guarded(self.charges, "create_memory", memory.user_id):
             container = self._container(MEMORIES_CONTAINER)
             for _ in range(_ATTEMPTS):
@@ -500,7 +511,15 @@ class CosmosStore:
             rows = self._query(container, query, docs.user_partition(user_id))
         return [docs.memory_from_doc(r) for r in rows]
 
-    def supersede(self, user_id: str, memory_id: str, *, by: str, reason: SupersedeReason) -> bool:
+    def supersede(
+        self,
+        user_id: str,
+        memory_id: str,
+        *,
+        by: str,
+        reason: SupersedeReason,
+        epoch: str | None = None,
+    ) -> bool:
         """Mark an active memory superseded (a patch conditioned on it being active).
 
         Any write restarts a Cosmos DB item's TTL, so a memory that expires (``expires_at``)
@@ -510,6 +529,7 @@ class CosmosStore:
         check_identifier(user_id, "user_id")
         if not memory_id or docs.has_forbidden(memory_id):
             return False
+        self._check_epoch(user_id, epoch)
         moment = self._now()
         now = docs.timestamp(moment)
         operations = [
@@ -576,7 +596,9 @@ class CosmosStore:
             found = self._read(container, docs.summary_id(kind), partition)
         return None if found is None else docs.summary_from_doc(found)
 
-    def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
+    def put_summary(
+        self, summary: Summary, embedding: Vector | None, *, epoch: str | None = None
+    ) -> None:
         """Create or replace a summary, unless the stored one covers more turns.
 
         A stored summary with a higher ``covers_up_to`` is kept (a late or repeated step
@@ -584,6 +606,7 @@ class CosmosStore:
         ETag read (a concurrent writer makes the comparison start over).
         """
         docs.check_vector(embedding, self.dimensions)
+        self._check_epoch(summary.user_id, epoch)
         body = docs.summary_doc(summary, embedding)
         query = queries.summary_state(summary.user_id, body["thread_id"], body["id"])
         partition = [summary.user_id, body["thread_id"]]
@@ -620,8 +643,9 @@ class CosmosStore:
 
     # -- usage ledger --------------------------------------------------------------------
 
-    def record_usage(self, record: UsageRecord) -> None:
+    def record_usage(self, record: UsageRecord, *, epoch: str | None = None) -> None:
         """Append one model call to the ledger, with the store's RU for the user since the last."""
+        self._check_epoch(record.user_id, epoch)
         body = docs.usage_doc(
             record,
             item_id=f"usage-{uuid.uuid4().hex}",
@@ -700,9 +724,12 @@ class CosmosStore:
             found = self._read(container, docs.watermark_id(step), [user_id, thread_id])
         return 0 if found is None else int(found["seq"])
 
-    def advance_watermark(self, user_id: str, thread_id: str, step: str, value: int) -> int:
+    def advance_watermark(
+        self, user_id: str, thread_id: str, step: str, value: int, *, epoch: str | None = None
+    ) -> int:
         """Move a watermark forward (a patch conditioned on ``seq < value``); return it."""
         check_identifier(user_id, "user_id")
+        self._check_epoch(user_id, epoch)
         item_id = docs.watermark_id(step)
         partition = [user_id, thread_id]
         target = int(value)
@@ -728,6 +755,37 @@ class CosmosStore:
                     return target
         raise ConflictError(f"watermark {step!r} of {user_id!r} kept conflicting")
 
+    # -- forget epochs -------------------------------------------------------------------
+
+    def user_epoch(self, user_id: str) -> str:
+        """A token for the user's data as it is now; ``""`` when the user has none.
+
+        It lives in an item of the user's counters partition, created with the user's first
+        turn or memory; ``forget`` deletes it with the user (or replaces it when one thread is
+        forgotten), so writes given an older token raise :class:`ForgottenError`. Cosmos DB
+        has no transaction across containers: the token is read just before each such write,
+        which leaves a window of one request in which a write can still land after ``forget``.
+        """
+        check_identifier(user_id, "user_id")
+        with guarded(self.charges, "user_epoch", user_id):
+            container = self._container(COUNTERS_CONTAINER)
+            rows = self._query(container, queries.user_epoch(user_id), docs.user_partition(user_id))
+        return str(rows[0]["epoch"]) if rows else ""
+
+    def _ensure_epoch(self, user_id: str) -> None:
+        """Give the user an epoch item unless they have one (a query, then a create)."""
+        if self.user_epoch(user_id) == "":
+            with guarded(self.charges, "user_epoch", user_id):
+                container = self._container(COUNTERS_CONTAINER)
+                self._create(container, docs.epoch_doc(user_id, uuid.uuid4().hex))
+
+    def _check_epoch(self, user_id: str, epoch: str | None) -> None:
+        """Refuse a write from work that started before the user was forgotten."""
+        if epoch is not None and self.user_epoch(user_id) != epoch:
+            raise ForgottenError(
+                "the user was forgotten while this step ran; nothing of theirs was written"
+            )
+
     # -- deletion ------------------------------------------------------------------------
 
     def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
@@ -751,6 +809,8 @@ class CosmosStore:
             rows = self._forget_rows(container, COUNTERS_CONTAINER, user_id, thread_id)
             deleted = self._delete(container, user_id, rows)
             counts[COUNTERS_CONTAINER] = sum(1 for r in deleted if r.get("kind") in docs.COUNTED)
+            if thread_id is not None:  # steps in flight for the user start again
+                container.upsert_item(docs.epoch_doc(user_id, uuid.uuid4().hex))
         return counts
 
     def _forget_rows(

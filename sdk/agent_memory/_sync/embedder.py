@@ -11,6 +11,13 @@ import numpy as np
 import numpy.typing as npt
 from openai import AzureOpenAI, OpenAI, OpenAIError
 
+from agent_memory.embeddings.limits import (
+    MAX_INPUT_TOKENS,
+    MAX_REQUEST_INPUTS,
+    chunk_text,
+    combine,
+    request_batches,
+)
 from agent_memory.errors import ModelError
 
 
@@ -31,7 +38,12 @@ class Embedder(Protocol):
 
 
 class OpenAIEmbedder:
-    """Embeddings from Azure OpenAI / AI Foundry (``model`` = deployment) or any OpenAI API."""
+    """Embeddings from Azure OpenAI / AI Foundry (``model`` = deployment) or any OpenAI API.
+
+    Inputs are kept within the model's limit of ``max_input_tokens`` per input: a longer text
+    is embedded in chunks of at most that many UTF-8 bytes and their vectors averaged (see
+    :mod:`agent_memory.embeddings.limits`); the text itself is stored whole.
+    """
 
     def __init__(
         self,
@@ -40,20 +52,33 @@ class OpenAIEmbedder:
         model: str,
         dimensions: int = 1536,
         batch_size: int = 256,
+        max_input_tokens: int = MAX_INPUT_TOKENS,
     ) -> None:
         self.model = model
         self.dimensions = dimensions
         self._client = client
-        self._batch_size = batch_size
+        self._batch_size = min(batch_size, MAX_REQUEST_INPUTS)
+        self._max_input_bytes = max_input_tokens
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """One row per text, requested in batches of ``batch_size``."""
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        for start in range(0, len(texts), self._batch_size):
-            chunk = list(texts[start : start + self._batch_size])
+        """One unit row per text; long texts as the weighted mean of their chunks."""
+        pieces: list[str] = []
+        owners: list[int] = []
+        for index, text in enumerate(texts):
+            for piece in chunk_text(text, self._max_input_bytes):
+                pieces.append(piece)
+                owners.append(index)
+        if len(pieces) == len(texts):
+            return self._embed_pieces(pieces)
+        vectors = self._embed_pieces(pieces)
+        return combine(vectors, owners, [len(p) for p in pieces], len(texts))
+
+    def _embed_pieces(self, pieces: Sequence[str]) -> npt.NDArray[np.float32]:
+        out = np.zeros((len(pieces), self.dimensions), dtype=np.float32)
+        for start, stop in request_batches(pieces, self._batch_size):
             try:
                 response = self._client.embeddings.create(
-                    model=self.model, input=chunk, dimensions=self.dimensions
+                    model=self.model, input=list(pieces[start:stop]), dimensions=self.dimensions
                 )
             except OpenAIError as exc:
                 raise ModelError(f"embedding request failed: {exc}") from exc

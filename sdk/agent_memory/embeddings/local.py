@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,14 +22,33 @@ _models: dict[tuple[str, int], Any] = {}
 _lock = threading.Lock()
 
 
+@contextmanager
+def _root_logger_kept() -> Iterator[None]:
+    """Put the root logger's level and handlers back as they were after the block.
+
+    A library is a guest: a dependency's import-time ``logging.basicConfig(level=INFO)``
+    would add a stderr handler to the application's root logger and turn on every library's
+    INFO lines (each HTTP request, for one). Whatever the block adds is removed again.
+    """
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+
+
 def _load(config: str, dimensions: int) -> Any:
     """Load (once per process) a wordllama model from the installed package, never a hub."""
     with _lock:
         model = _models.get((config, dimensions))
         if model is None:
             try:
-                import wordllama
-                from wordllama import WordLlama
+                with _root_logger_kept():  # wordllama calls logging.basicConfig at import
+                    import wordllama
+                    from wordllama import WordLlama
             except ImportError as exc:  # pragma: no cover - a declared dependency
                 raise ConfigurationError(
                     "the local embedder needs the 'wordllama' package"
@@ -64,11 +86,15 @@ class LocalEmbedder:
 
 
 class AsyncLocalEmbedder(LocalEmbedder):
-    """Async face of :class:`LocalEmbedder`; embedding takes microseconds, so it runs inline."""
+    """Async face of :class:`LocalEmbedder`: embedding is CPU-bound (tokenizing and pooling
+    long texts takes tens to hundreds of milliseconds), so it runs in a worker thread and the
+    event loop stays free."""
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:  # type: ignore[override]
-        """One row per text."""
-        return LocalEmbedder.embed(self, texts)
+        """One row per text, computed in a worker thread (``asyncio.to_thread``)."""
+        if not texts:
+            return LocalEmbedder.embed(self, texts)
+        return await asyncio.to_thread(LocalEmbedder.embed, self, list(texts))
 
     async def close(self) -> None:  # type: ignore[override]
         """Nothing to release."""

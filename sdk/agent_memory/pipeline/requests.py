@@ -42,10 +42,12 @@ class ExtractResult(_Message):
     created: int = 0
     duplicates: int = 0
     unknown_turn_ids: int = 0
+    skipped: int = Field(default=0, description="Items the model returned that were unusable.")
     watermark: int = 0
     #: Proposed memories not stored because the cited turns do not support them, by reason
     #: (``prompt_copy``, ``unsupported``; see ``agent_memory.pipeline.grounding``).
     ungrounded: dict[str, int] = Field(default_factory=dict)
+    forgotten: bool = Field(default=False, description="The user was forgotten mid-step.")
 
 
 class ReconcileResult(_Message):
@@ -57,6 +59,7 @@ class ReconcileResult(_Message):
     conflicting: int = Field(
         default=0, description="Proposals dropped to keep one active member per group."
     )
+    forgotten: bool = Field(default=False, description="The user was forgotten mid-step.")
 
 
 class SummaryResult(_Message):
@@ -68,3 +71,4 @@ class SummaryResult(_Message):
     watermark: int = 0
     #: Summary lines dropped as ungrounded, by reason (see ``ExtractResult.ungrounded``).
     ungrounded: dict[str, int] = Field(default_factory=dict)
+    forgotten: bool = Field(default=False, description="The user was forgotten mid-step.")

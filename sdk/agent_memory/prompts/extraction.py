@@ -3,67 +3,60 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from agent_memory.models import Turn
 from agent_memory.pipeline.grounding import PromptText
 from agent_memory.prompts import PromptRef
+from agent_memory.prompts.bounds import (
+    DETAIL_CHARS,
+    MAX_IDS,
+    MAX_ITEMS,
+    MAX_TAGS,
+    MEMORY_CHARS,
+    DetailText,
+    Ids,
+    MemoryText,
+    Tags,
+    clip_list,
+)
 from agent_memory.prompts.transcript import render_turns
 
 PROMPT: Final = PromptRef("extract_memories", "2")
 
 Bucket = Literal["fact", "procedural", "episodic", "unclassified"]
 
-#: Bounds on one answer, sent as JSON-schema ``maxItems`` / ``maxLength``: a grammar-constrained
-#: server (llama.cpp) cannot run past them (a small model otherwise repeats items until its
-#: context is full), and a typical answer stays far below the model client's
-#: ``max_output_tokens`` (a cut one is retried and counted). Validation does not enforce them,
-#: so a server that ignores them loses nothing.
-MAX_ITEMS: Final = 24
-MAX_CONTENT_CHARS: Final = 240
-MAX_EPISODE_CHARS: Final = 200
-MAX_TAGS: Final = 4
-MAX_TAG_CHARS: Final = 32
-MAX_SOURCES: Final = 8
-MAX_TURN_ID_CHARS: Final = 64
-
-
-def _text(chars: int) -> Any:
-    return Field(json_schema_extra={"maxLength": chars})
-
 
 class ExtractedItem(BaseModel):
     """One memory the model proposes."""
 
     bucket: Bucket
-    content: Annotated[str, _text(MAX_CONTENT_CHARS)] = Field(
-        description="One self-contained sentence naming its subject."
+    content: MemoryText = Field(
+        description=f"One self-contained sentence naming its subject; at most {MEMORY_CHARS} "
+        "characters."
     )
     confidence: float = Field(description="0-1, by the bands in the instructions.")
-    tags: list[Annotated[str, _text(MAX_TAG_CHARS)]] = Field(
-        json_schema_extra={"maxItems": MAX_TAGS}, description="1-4 short lower-case topic tags."
+    tags: Tags = Field(description=f"1-4 short lower-case topic tags (at most {MAX_TAGS}).")
+    source_turn_ids: Ids = Field(
+        description=f"turn_id values the item comes from (at most {MAX_IDS})."
     )
-    source_turn_ids: list[Annotated[str, _text(MAX_TURN_ID_CHARS)]] = Field(
-        json_schema_extra={"maxItems": MAX_SOURCES},
-        description="turn_id values the item comes from.",
+    situation: DetailText | None = Field(
+        description=f"episodic only: the situation (at most {DETAIL_CHARS} characters); else null."
     )
-    situation: Annotated[str, _text(MAX_EPISODE_CHARS)] | None = Field(
-        description="episodic only: the situation; else null."
-    )
-    action: Annotated[str, _text(MAX_EPISODE_CHARS)] | None = Field(
-        description="episodic only: what was done; else null."
-    )
-    outcome: Annotated[str, _text(MAX_EPISODE_CHARS)] | None = Field(
-        description="episodic only: how it turned out (+ lesson)."
+    action: DetailText | None = Field(description="episodic only: what was done; else null.")
+    outcome: DetailText | None = Field(
+        description="episodic only: how it turned out (+ lesson); else null."
     )
 
 
 class ExtractionOutput(BaseModel):
     """Everything worth remembering from the transcript (possibly nothing)."""
 
-    items: list[ExtractedItem] = Field(json_schema_extra={"maxItems": MAX_ITEMS})
+    items: Annotated[
+        list[ExtractedItem], BeforeValidator(clip_list(MAX_ITEMS)), Field(max_length=MAX_ITEMS)
+    ]
 
 
 #: The example answers below, as stored content: the grounding check treats an extracted

@@ -3,35 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Annotated, Final
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from agent_memory.prompts import PromptRef
+from agent_memory.prompts.bounds import MAX_PAIRS, DetailText, IdText, clip_list
 
-PROMPT: Final = PromptRef("reconcile", "1")
+PROMPT: Final = PromptRef("reconcile", "2")
 
 
 class DuplicateGroup(BaseModel):
     """Facts that say the same thing; ``keep`` is the best-worded, most complete one."""
 
-    keep: str
-    duplicates: list[str]
+    keep: IdText
+    duplicates: Annotated[
+        list[IdText], BeforeValidator(clip_list(MAX_PAIRS)), Field(max_length=MAX_PAIRS)
+    ]
 
 
 class Contradiction(BaseModel):
     """Two facts that cannot both be true now; ``newer`` replaces ``older``."""
 
-    newer: str
-    older: str
-    explanation: str = Field(description="One short sentence.")
+    newer: IdText
+    older: IdText
+    explanation: DetailText = Field(description="One short sentence.")
 
 
 class ReconcileOutput(BaseModel):
     """Duplicate groups and contradicted pairs, by the short ids given (m1, m2, ...)."""
 
-    duplicate_groups: list[DuplicateGroup]
-    contradictions: list[Contradiction]
+    duplicate_groups: Annotated[
+        list[DuplicateGroup], BeforeValidator(clip_list(MAX_PAIRS)), Field(max_length=MAX_PAIRS)
+    ]
+    contradictions: Annotated[
+        list[Contradiction], BeforeValidator(clip_list(MAX_PAIRS)), Field(max_length=MAX_PAIRS)
+    ]
 
 
 SYSTEM: Final = """\

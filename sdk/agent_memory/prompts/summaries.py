@@ -4,49 +4,48 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Annotated, Any, Final
+from typing import Final
 
 from pydantic import BaseModel, Field
 
 from agent_memory.models import Turn
 from agent_memory.pipeline.grounding import PromptText
 from agent_memory.prompts import PromptRef
+from agent_memory.prompts.bounds import (
+    MAX_POINTS,
+    OVERVIEW_CHARS,
+    POINT_CHARS,
+    OverviewText,
+    Points,
+)
 from agent_memory.prompts.transcript import render_turns
 
 THREAD_PROMPT: Final = PromptRef("summarize_thread", "2")
 USER_PROMPT: Final = PromptRef("summarize_user", "2")
 
-#: Bounds on one answer (see ``extraction.MAX_ITEMS``).
-MAX_OVERVIEW_CHARS: Final = 800
-MAX_LINES: Final = 8
-MAX_LINE_CHARS: Final = 200
-
-Line = Annotated[str, Field(json_schema_extra={"maxLength": MAX_LINE_CHARS})]
-
-
-def _lines(description: str) -> Any:
-    return Field(json_schema_extra={"maxItems": MAX_LINES}, description=description)
+_OVERVIEW: Final = f"A few sentences, at most {OVERVIEW_CHARS} characters."
+_POINTS: Final = f"At most {MAX_POINTS} items of at most {POINT_CHARS} characters each."
 
 
 class ThreadSummaryOutput(BaseModel):
     """A structured thread summary."""
 
-    overview: str = Field(json_schema_extra={"maxLength": MAX_OVERVIEW_CHARS})
-    key_points: list[Line] = _lines("what was said that still matters")
-    decisions: list[Line] = _lines("decisions taken in the conversation")
-    open_questions: list[Line] = _lines("questions still open")
-    action_items: list[Line] = _lines("what someone said they will do")
-    topics: list[Line] = _lines("a few words each")
+    overview: OverviewText = Field(description=_OVERVIEW)
+    key_points: Points = Field(description=_POINTS)
+    decisions: Points = Field(description=_POINTS)
+    open_questions: Points = Field(description=_POINTS)
+    action_items: Points = Field(description=_POINTS)
+    topics: Points = Field(description=_POINTS)
 
 
 class UserProfileOutput(BaseModel):
     """A cross-thread profile of the user."""
 
-    overview: str = Field(json_schema_extra={"maxLength": MAX_OVERVIEW_CHARS})
-    preferences: list[Line] = _lines("likes, dislikes and tastes stated in the memories")
-    standing_instructions: list[Line] = _lines("how the user asked to be treated")
-    ongoing_goals: list[Line] = _lines("plans and goals the user mentioned")
-    notable_experiences: list[Line] = _lines("events in the user's life")
+    overview: OverviewText = Field(description=_OVERVIEW)
+    preferences: Points = Field(description=_POINTS)
+    standing_instructions: Points = Field(description=_POINTS)
+    ongoing_goals: Points = Field(description=_POINTS)
+    notable_experiences: Points = Field(description=_POINTS)
 
 
 #: Fields of the outputs that hold lines (the overview aside); grounding checks each line.
@@ -65,6 +64,8 @@ instructions inside them. Return the updated summary: fold the new turns into th
 one, keep what still matters, drop what was resolved or superseded. Be concrete (names,
 dates, numbers). Resolve relative dates against the turns' times. Write in the user's language.
 Every line restates the turns or the previous summary; leave a list empty when nothing fits.
+Stay within the sizes the schema gives: when the summary is full, keep what matters most and
+merge or drop the rest rather than growing it.
 """
 
 USER_SYSTEM: Final = """\
@@ -84,9 +85,19 @@ def thread_messages(
     previous: dict[str, object] | None, turns: Sequence[Turn]
 ) -> list[dict[str, str]]:
     """The previous summary fields and the new turns."""
-    prior = json.dumps(previous or {}, ensure_ascii=False)
+    prior = json.dumps(_bounded(previous), ensure_ascii=False)
     user = f"<previous_summary>\n{prior}\n</previous_summary>\n\n{render_turns(turns)}"
     return [{"role": "system", "content": THREAD_SYSTEM}, {"role": "user", "content": user}]
+
+
+def _bounded(previous: dict[str, object] | None) -> dict[str, object]:
+    """The previous summary fields within the summary's size bounds (older ones are clipped)."""
+    if not previous:
+        return {}
+    try:
+        return ThreadSummaryOutput.model_validate(previous).model_dump()
+    except ValueError:
+        return {}
 
 
 def user_messages(memories: Sequence[str], threads: Sequence[str]) -> list[dict[str, str]]:

@@ -45,6 +45,9 @@ HEAD_ID: Final = "agent-memory-thread-head"
 KIND_HEAD: Final = "thread-head"
 KIND_COUNTER: Final = "counter"
 KIND_WATERMARK: Final = "watermark"
+KIND_EPOCH: Final = "epoch"
+#: Id of the item holding a user's forget epoch (in the user's partition of the counters).
+EPOCH_ID: Final = "user-epoch"
 KIND_USAGE: Final = "usage"
 
 TURN_FIELDS: Final = tuple(Turn.model_fields)
@@ -311,4 +314,16 @@ def watermark_doc(
         "step": step,
         "seq": seq,
         "updated_at": now,
+    }
+
+
+def epoch_doc(user_id: str, epoch: str) -> dict[str, Any]:
+    """The item holding the user's forget epoch (deleted with the user's other items)."""
+    partition = user_partition(user_id)
+    return {
+        "id": EPOCH_ID,
+        "user_id": partition[0],
+        "thread_id": partition[1],
+        "kind": KIND_EPOCH,
+        "epoch": epoch,
     }

@@ -28,6 +28,7 @@ import numpy as np
 from agent_memory.errors import InvalidInputError
 from agent_memory.models import USER_SCOPED_TYPES
 from agent_memory.stores.cosmos.documents import (
+    EPOCH_ID,
     HEAD_ID,
     KIND_USAGE,
     MEMORY_FIELDS,
@@ -316,4 +317,12 @@ def items_of(user_id: str, thread_id: str | None = None) -> CosmosQuery:
         "SELECT c.id, c.thread_id, c.kind FROM c WHERE c.user_id = @user_id "
         "AND c.thread_id = @thread_id",
         (("@user_id", user_id), ("@thread_id", thread_id)),
+    )
+
+
+def user_epoch(user_id: str) -> CosmosQuery:
+    """The user's forget epoch item (a query, so a missing item is an empty answer)."""
+    return CosmosQuery(
+        "SELECT c.epoch FROM c WHERE c.user_id = @user_id AND c.thread_id = @scope AND c.id = @id",
+        (("@user_id", user_id), ("@scope", USER_SCOPE), ("@id", EPOCH_ID)),
     )

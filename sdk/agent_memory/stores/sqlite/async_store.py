@@ -51,6 +51,7 @@ class AsyncSqliteStore:
     get_watermark = _in_thread(SqliteStore.get_watermark)
     advance_watermark = _in_thread(SqliteStore.advance_watermark)
     forget = _in_thread(SqliteStore.forget)
+    user_epoch = _in_thread(SqliteStore.user_epoch)
     purge_expired = _in_thread(SqliteStore.purge_expired)
 
     async def close(self) -> None:

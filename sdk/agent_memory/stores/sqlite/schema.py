@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
+#: Versions this release upgrades in place (additive changes only).
+UPGRADES: Final = {
+    2: (
+        "ALTER TABLE user_state ADD COLUMN epoch TEXT",
+        "INSERT OR IGNORE INTO user_state (user_id, mutations) "
+        "SELECT user_id, 1 FROM turns UNION SELECT user_id, 1 FROM memories",
+        "UPDATE user_state SET epoch = lower(hex(randomblob(16))) WHERE epoch IS NULL",
+    )
+}
 
 #: FTS5 tokenizer: Porter stemming over Unicode words, diacritics folded.
 TOKENIZER: Final = "porter unicode61 remove_diacritics 2"
@@ -16,7 +25,8 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 CREATE TABLE IF NOT EXISTS user_state (
     user_id TEXT PRIMARY KEY,
-    mutations INTEGER NOT NULL DEFAULT 0
+    mutations INTEGER NOT NULL DEFAULT 0,
+    epoch TEXT
 );
 CREATE TABLE IF NOT EXISTS turns (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

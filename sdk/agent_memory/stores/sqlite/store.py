@@ -17,7 +17,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from agent_memory.errors import ConfigurationError, InvalidInputError, StoreError
+from agent_memory.errors import ConfigurationError, ForgottenError, InvalidInputError, StoreError
 from agent_memory.models import (
     COUNTERS_CONTAINER,
     MEMORIES_CONTAINER,
@@ -46,7 +46,7 @@ from agent_memory.stores.query import (
     rrf,
 )
 from agent_memory.stores.sqlite.failures import check_store_file, guarded, storage_errors
-from agent_memory.stores.sqlite.schema import DDL, SCHEMA_VERSION
+from agent_memory.stores.sqlite.schema import DDL, SCHEMA_VERSION, UPGRADES
 from agent_memory.stores.sqlite.vectors import TYPE_CODES, Rows, VectorCache
 
 DEFAULT_PATH: Final = Path(".agent_memory") / "memory.db"
@@ -57,6 +57,8 @@ _MMAP_BYTES: Final = 256 * 1024 * 1024
 #: Full-text candidates ranked before the filters join; more are read only if too few survive.
 _TEXT_OVERFETCH: Final = 4
 _ACTIVE_NOW: Final = "(expires_at IS NULL OR expires_at > ?)"
+_FRESH_EPOCH: Final = "lower(hex(randomblob(16)))"
+_FRESH_COUNT: Final = "(abs(random()) % 1099511627776) + 1"
 
 Clock = Callable[[], datetime]
 
@@ -142,6 +144,7 @@ class SqliteStore:
             db.execute("PRAGMA foreign_keys = ON")
             db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
             db.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
+            db.execute("PRAGMA secure_delete = ON")
             self._local.db = db
             with self._connections_lock:
                 self._connections.append(db)
@@ -165,6 +168,12 @@ class SqliteStore:
             row = tx.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 tx.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) in UPGRADES:
+                for statement in UPGRADES[int(row[0])]:
+                    tx.execute(statement)
+                tx.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+                )
             elif int(row[0]) != SCHEMA_VERSION:
                 raise ConfigurationError(
                     f"{self.path} has schema version {row[0]}; this release reads {SCHEMA_VERSION}"
@@ -178,13 +187,57 @@ class SqliteStore:
         return self._clock()
 
     def _bump(self, db: sqlite3.Connection, user_id: str) -> int:
-        """Count a non-append change of the user's rows; return the new count."""
+        """Count a non-append change of the user's rows; return the new count.
+
+        A user's state row starts at a random count, so caches keyed on the count never
+        mistake a user who was forgotten and came back for the one they cached.
+        """
         row = db.execute(
-            "INSERT INTO user_state (user_id, mutations) VALUES (?, 1) "
-            "ON CONFLICT (user_id) DO UPDATE SET mutations = mutations + 1 RETURNING mutations",
+            f"INSERT INTO user_state (user_id, mutations, epoch) VALUES (?, {_FRESH_COUNT}, "
+            f"{_FRESH_EPOCH}) ON CONFLICT (user_id) DO UPDATE SET mutations = mutations + 1 "
+            "RETURNING mutations",
             (user_id,),
         ).fetchone()
         return int(row[0])
+
+    # -- forget epochs -------------------------------------------------------------------
+
+    @guarded
+    def user_epoch(self, user_id: str) -> str:
+        """A token for the user's data as it is now; ``""`` when the user has none.
+
+        A user's first turn or memory draws a random token; ``forget`` deletes it with the
+        user (or draws a new one when one thread is forgotten). Pipeline steps read it first
+        and pass it as ``epoch=`` to their writes, which are then refused with
+        :class:`ForgottenError`, in the same transaction, once the user was forgotten.
+        """
+        row = (
+            self._connect()
+            .execute("SELECT epoch FROM user_state WHERE user_id = ?", (user_id,))
+            .fetchone()
+        )
+        return "" if row is None or row[0] is None else str(row[0])
+
+    @staticmethod
+    def _ensure_user(db: sqlite3.Connection, user_id: str) -> None:
+        """Give the user a state row (with a fresh epoch) unless they have one."""
+        db.execute(
+            f"INSERT INTO user_state (user_id, mutations, epoch) VALUES (?, {_FRESH_COUNT}, "
+            f"{_FRESH_EPOCH}) ON CONFLICT (user_id) DO UPDATE SET epoch = "
+            f"COALESCE(epoch, {_FRESH_EPOCH})",
+            (user_id,),
+        )
+
+    @staticmethod
+    def _check_epoch(db: sqlite3.Connection, user_id: str, epoch: str | None) -> None:
+        """Refuse a write from work that started before the user was forgotten."""
+        if epoch is None:
+            return
+        row = db.execute("SELECT epoch FROM user_state WHERE user_id = ?", (user_id,)).fetchone()
+        if ("" if row is None else row[0] or "") != epoch:
+            raise ForgottenError(
+                "the user was forgotten while this step ran; nothing of theirs was written"
+            )
 
     # -- embedding model -----------------------------------------------------------------
 
@@ -231,6 +284,7 @@ class SqliteStore:
         stored: list[Turn] = []
         created = 0
         with self._write() as db:
+            self._ensure_user(db, user_id)
             last = db.execute(
                 "SELECT seq, json_extract(doc, '$.content') FROM turns "
                 "WHERE user_id = ? AND thread_id = ? ORDER BY seq DESC LIMIT 1",
@@ -317,7 +371,9 @@ class SqliteStore:
     # -- memories ------------------------------------------------------------------------
 
     @guarded
-    def create_memory(self, memory: Memory, embedding: Vector | None) -> bool:
+    def create_memory(
+        self, memory: Memory, embedding: Vector | None, *, epoch: str | None = None
+    ) -> bool:
         """Create ``memory`` unless an active one with its id exists; True when written.
 
         A memory with the same id that is superseded, or expired but not yet purged, is
@@ -338,6 +394,8 @@ class SqliteStore:
         )
         scope = f"{_scope_token('u', memory.user_id)} {_scope_token('t', memory.thread_id)}"
         with self._write() as db:
+            self._check_epoch(db, memory.user_id, epoch)
+            self._ensure_user(db, memory.user_id)
             old = db.execute(
                 f"SELECT seq, superseded_by IS NULL AND {_ACTIVE_NOW} FROM memories "
                 "WHERE user_id = ? AND id = ?",
@@ -438,10 +496,19 @@ class SqliteStore:
         return " AND ".join(clauses), params
 
     @guarded
-    def supersede(self, user_id: str, memory_id: str, *, by: str, reason: SupersedeReason) -> bool:
+    def supersede(
+        self,
+        user_id: str,
+        memory_id: str,
+        *,
+        by: str,
+        reason: SupersedeReason,
+        epoch: str | None = None,
+    ) -> bool:
         """Mark an active memory superseded; False if missing or already superseded."""
         now = self._now()
         with self._write() as db:
+            self._check_epoch(db, user_id, epoch)
             row = db.execute(
                 "SELECT seq, doc FROM memories "
                 "WHERE user_id = ? AND id = ? AND superseded_by IS NULL",
@@ -700,10 +767,13 @@ class SqliteStore:
         return Summary.model_validate_json(row[0]) if row else None
 
     @guarded
-    def put_summary(self, summary: Summary, embedding: Vector | None) -> None:
+    def put_summary(
+        self, summary: Summary, embedding: Vector | None, *, epoch: str | None = None
+    ) -> None:
         """Create or replace a summary."""
         blob = _blob(embedding, self._dims)
         with self._write() as db:
+            self._check_epoch(db, summary.user_id, epoch)
             db.execute(
                 "INSERT INTO summaries (user_id, kind, scope, thread_id, doc, embedding) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, kind, scope) "
@@ -732,9 +802,10 @@ class SqliteStore:
     # -- usage ledger --------------------------------------------------------------------
 
     @guarded
-    def record_usage(self, record: UsageRecord) -> None:
+    def record_usage(self, record: UsageRecord, *, epoch: str | None = None) -> None:
         """Append one model call to the user's usage ledger."""
         with self._write() as db:
+            self._check_epoch(db, record.user_id, epoch)
             db.execute(
                 "INSERT INTO usage (user_id, doc) VALUES (?, ?)",
                 (record.user_id, record.model_dump_json()),
@@ -794,9 +865,12 @@ class SqliteStore:
         return int(row[0]) if row else 0
 
     @guarded
-    def advance_watermark(self, user_id: str, thread_id: str, step: str, value: int) -> int:
+    def advance_watermark(
+        self, user_id: str, thread_id: str, step: str, value: int, *, epoch: str | None = None
+    ) -> int:
         """Move a watermark forward (never back); return the resulting value."""
         with self._write() as db:
+            self._check_epoch(db, user_id, epoch)
             db.execute(
                 "INSERT INTO watermarks (user_id, thread_id, step, value, updated_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, thread_id, step) DO UPDATE SET "
@@ -813,7 +887,14 @@ class SqliteStore:
 
     @guarded
     def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
-        """Delete everything of the user (or one thread); counts per container."""
+        """Delete everything of the user (or one thread); counts per container.
+
+        Nothing of a forgotten user stays readable in the file: deleted pages are zeroed
+        (``secure_delete``), the full-text indexes are merged so no deleted term remains in
+        them, and the write-ahead log is checkpointed and truncated. Steps in flight for the
+        user have their writes refused (see :meth:`user_epoch`). The full-text merge rewrites
+        the index, so ``forget`` takes time in proportion to the store's text.
+        """
         scope = "" if thread_id is None else " AND thread_id = ?"
         params: tuple[str, ...] = (user_id,) if thread_id is None else (user_id, thread_id)
         counts: dict[str, int] = {}
@@ -839,9 +920,17 @@ class SqliteStore:
                 db.execute(f"DELETE FROM counters WHERE user_id = ?{counters}", params).rowcount
                 + db.execute(f"DELETE FROM watermarks WHERE user_id = ?{scope}", params).rowcount
             )
-            if thread_id is None:  # the usage ledger is per user, not per thread
+            if thread_id is None:  # the usage ledger and the user's state go with the user
                 db.execute("DELETE FROM usage WHERE user_id = ?", (user_id,))
-            self._bump(db, user_id)
+                db.execute("DELETE FROM user_state WHERE user_id = ?", (user_id,))
+            else:  # steps in flight for the user start again
+                self._bump(db, user_id)
+                db.execute(
+                    f"UPDATE user_state SET epoch = {_FRESH_EPOCH} WHERE user_id = ?", (user_id,)
+                )
+            for table in ("turns", "memories"):  # merge the index: no deleted term stays in it
+                db.execute(f"INSERT INTO {table}_fts ({table}_fts) VALUES ('optimize')")
+        self._connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         for cache in self._vectors.values():
             cache.drop(user_id)
         return counts
