@@ -210,6 +210,7 @@ def every_query(text: str = "tea") -> list[queries.CosmosQuery]:
         queries.list_usage("alice", charges=True),
         queries.items_of("alice"),
         queries.items_of("alice", "t1"),
+        queries.user_epoch("alice"),
     ]
     for kind in ("memories", "turns"):
         for mode in ("hybrid", "text", "vector"):
@@ -238,6 +239,7 @@ def test_every_query_builder_is_covered() -> None:
         "summary_state",
         "list_usage",
         "items_of",
+        "user_epoch",
     }
 
 

@@ -49,7 +49,7 @@ def item(content: str, **extra: Any) -> dict[str, Any]:
 def oversized(body: dict[str, Any]) -> dict[str, Any]:
     if not body["messages"][0]["content"].startswith("You extract"):
         return answer(body)
-    items = [item(f"Fact number {i} about the user.") for i in range(MAX_ITEMS + 30)]
+    items = [item(f"The user writes a lot: fact number {i}.") for i in range(MAX_ITEMS + 30)]
     items[0] = item("The user writes a lot. " * 5_000, tags=[f"tag{i}" for i in range(40)])
     items[2] = item("x" * 200, source_turn_ids=["turn-invented"] * 10_000)
     return {"items": items}
@@ -64,9 +64,9 @@ def test_an_oversized_extraction_answer_is_clipped_and_the_thread_moves_on(
         caplog.at_level(logging.WARNING, logger="agent_memory"),
         MemoryClient.from_env(env) as memory,
     ):
-        turn = memory.add("u", "t", "user", "I write a lot.")
-        memories = memory.get_memories("u")
+        turn = memory.add("u", "t", "user", "I write a lot: fact number after fact number.")
         report = memory.process_now("u", "t")
+        memories = memory.get_memories("u")
         assert memory.pipeline_status.failures == []
     assert 1 <= len(memories) <= MAX_ITEMS
     assert all(len(m.content) <= MEMORY_CHARS and len(m.tags) <= MAX_TAGS for m in memories)
@@ -108,6 +108,7 @@ def test_a_summary_the_model_grows_every_time_stays_within_its_budget(
     with MemoryClient.from_env(env) as memory:
         for i in range(14):
             memory.add("u", "t", "user", f"Message {i}.")
+            memory.process_now("u", "t")  # one summary round per turn
         summary = memory.get_thread_summary("u", "t")
         assert memory.pipeline_status.failures == []
     assert summary is not None
