@@ -84,6 +84,7 @@ class CosmosStore:
         dimensions: int = 1536,
         vector_index: definitions.VectorIndexType = "quantizedFlat",
         turns_ttl: int | None = None,
+        counters_ttl: int | None = None,
         verify_tls: bool = True,
         throttle_retries: int = 9,
         throttle_wait_seconds: int = 30,
@@ -94,7 +95,10 @@ class CosmosStore:
         self.database_name = database
         self.dimensions = dimensions
         self.definitions = definitions.container_definitions(
-            dimensions=dimensions, vector_index=vector_index, turns_ttl=turns_ttl
+            dimensions=dimensions,
+            vector_index=vector_index,
+            turns_ttl=turns_ttl,
+            counters_ttl=counters_ttl,
         )
         self.charges = RequestCharges()
         self._key = key
@@ -129,6 +133,7 @@ class CosmosStore:
             dimensions=settings.embedding_dimensions,
             vector_index=settings.cosmos_vector_index,
             turns_ttl=settings.cosmos_turns_ttl,
+            counters_ttl=settings.cosmos_counters_ttl,
             verify_tls=settings.cosmos_verify_tls,
             **options,
         )
@@ -282,6 +287,7 @@ class CosmosStore:
                 "kind": "meta",
                 "model": model,
                 "dimensions": dimensions,
+                "ttl": -1,  # never expires, whatever the counters container's TTL
             }
             if self._create(container, body):
                 return
