@@ -469,3 +469,14 @@ def test_a_counters_ttl_needs_a_turns_ttl_at_most_as_long() -> None:
     for turns_ttl in (None, 7201):
         with pytest.raises(ConfigurationError, match="needs a turns TTL at most as long"):
             ttls(turns_ttl=turns_ttl, counters_ttl=7200)
+
+
+def test_a_thread_head_item_is_never_taken_for_a_turn() -> None:
+    from agent_memory.durable.trigger import feed_turn
+
+    head = docs.head_doc("alice", "t1", first_seq=5, last_seq=9, now="x")
+    assert docs.is_head(head) and not docs.is_head({**head, "kind": "turn"})
+    assert "seq" not in head and "role" not in head  # list_turns, search, the change feed
+    assert feed_turn({**head, "_lsn": 12}) is None
+    turn_doc = docs.turn_doc(turn("hi"), 7, None)
+    assert feed_turn({**turn_doc, "_lsn": 12}) is not None and not docs.is_head(turn_doc)
