@@ -138,6 +138,11 @@ def test_turns_of_one_thread_rank_under_the_threads_full_key(
     hits = [h for h in store.search(user, query) if h.kind == "turn"]
     assert [h.turn.thread_id for h in hits if h.turn] == ["kitchen", "kitchen"]
     assert {h.content for h in hits} == {texts[0], texts[1]}
+    # across the user's threads (the key prefix pinned in WHERE): the denser turn ranks first
+    everywhere = SearchQuery(text="sourdough starter", vector=None, top=5, include_turns=True)
+    ranked = [h for h in store.search(user, everywhere) if h.kind == "turn"]
+    assert ranked[0].content == other[0].content
+    assert {h.content for h in ranked} == {other[0].content, texts[0], texts[1]}
 
 
 # -- threads: a registry, no GROUP BY, orderings made by the store -------------------------------
