@@ -701,8 +701,14 @@ def test_turns_and_counters_ttls_are_optional_parameters() -> None:
         assert output in main.outputs and output in app_settings()
     assert cosmos_param_passed("countersContainerName") == COUNTERS_CONTAINER
     cosmos = module("cosmos")
-    ttls = " ".join(text(cosmos.variables["ttls"]).split())
-    assert ttls == ("{ '${turnsContainerName}': turnsTtl '${countersContainerName}': countersTtl }")
+    (containers,) = [
+        r
+        for r in resource(cosmos, "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers")
+        if r.iterable
+    ]
+    body = " ".join(text(at(containers.body, "properties", "resource")).split())
+    for name, ttl in (("turnsContainerName", "turnsTtl"), ("countersContainerName", "countersTtl")):
+        assert f"c.id == {name} && {ttl} != null ? {{ defaultTtl: {ttl} }} : {{}}" in body
 
 
 def test_postprovision_hook_waits_for_role_assignments() -> None:

@@ -60,10 +60,6 @@ var dimensions = embeddingDimensions > 0 ? embeddingDimensions : defaults.embedd
 var indexType = empty(vectorIndexType) ? defaults.vectorIndexType : vectorIndexType
 var turnsTtl = turnsTtlSeconds > 0 ? turnsTtlSeconds : defaults.turnsTtlSeconds
 var countersTtl = countersTtlSeconds > 0 ? countersTtlSeconds : defaults.countersTtlSeconds
-var ttls = {
-  '${turnsContainerName}': turnsTtl
-  '${countersContainerName}': countersTtl
-}
 var serverless = capacityMode == 'serverless'
 // Options of every container: in provisioned mode its own autoscale throughput.
 var containerOptions = serverless ? {} : {
@@ -122,7 +118,7 @@ resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containe
   name: c.id
   properties: {
     resource: union(
-      contains(ttls, c.id) ? toObject(filter(items(c), e => e.key != 'defaultTtl'), e => e.key, e => e.value) : c,
+      c.id == turnsContainerName || c.id == countersContainerName ? toObject(filter(items(c), e => e.key != 'defaultTtl'), e => e.key, e => e.value) : c,
       contains(c, 'vectorEmbeddingPolicy') ? {
         vectorEmbeddingPolicy: {
           vectorEmbeddings: map(c.vectorEmbeddingPolicy.vectorEmbeddings, v => union(v, { dimensions: dimensions }))
@@ -131,7 +127,8 @@ resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containe
           vectorIndexes: map(c.indexingPolicy.?vectorIndexes ?? [], i => union(i, { type: indexType }))
         })
       } : {},
-      contains(ttls, c.id) && ttls[c.id] != null ? { defaultTtl: ttls[c.id] } : {}
+      c.id == turnsContainerName && turnsTtl != null ? { defaultTtl: turnsTtl } : {},
+      c.id == countersContainerName && countersTtl != null ? { defaultTtl: countersTtl } : {}
     )
     options: containerOptions
   }
