@@ -8,7 +8,7 @@ metadata description = 'agent-memory on Azure: Cosmos DB, AI Services with two m
 param environmentName string
 
 @minLength(1)
-@description('Region of every resource: one that offers gpt-4o-mini (2024-07-18) and text-embedding-3-large (1) as Global Standard deployments and hosts Flex Consumption apps.')
+@description('Region of every resource: one that offers gpt-4.1-mini (2025-04-14) and text-embedding-3-large (1) as Global Standard deployments and hosts Flex Consumption apps.')
 @allowed([
   'australiaeast'
   'brazilsouth'
@@ -36,7 +36,7 @@ param environmentName string
   azd: {
     type: 'location'
     usageName: [
-      'OpenAI.GlobalStandard.gpt-4o-mini,30'
+      'OpenAI.GlobalStandard.gpt-4.1-mini,30'
       'OpenAI.GlobalStandard.text-embedding-3-large,30'
     ]
   }
@@ -56,14 +56,14 @@ param principalType string = 'User'
 @description('Deploy the Function app (the durable pipeline). false provisions only what the SDK needs: Cosmos DB, the models and the deploying user roles.')
 param deployFunctionApp bool = true
 
-@description('Cosmos DB capacity: serverless (default, nothing to pay at idle) or provisioned (shared autoscale throughput).')
+@description('Cosmos DB capacity: serverless (default, nothing to pay at idle) or provisioned (autoscale throughput dedicated to each container: vector search is not supported on shared-throughput databases).')
 @allowed([
   'serverless'
   'provisioned'
 ])
 param cosmosCapacityMode string = 'serverless'
 
-@description('Autoscale maximum RU/s of the database when cosmosCapacityMode is provisioned.')
+@description('Autoscale maximum RU/s of each container when cosmosCapacityMode is provisioned.')
 @minValue(1000)
 param cosmosAutoscaleMaxThroughput int = 1000
 
@@ -84,11 +84,15 @@ param vectorIndexType string = ''
 @minValue(0)
 param turnsTtlSeconds int = 0
 
+@description('Default TTL of the counters container (counters, watermarks, usage ledger) in seconds; 0 keeps the default of sdk/agent_memory/stores/cosmos/containers.json (never). Needs a turns TTL at most as long.')
+@minValue(0)
+param countersTtlSeconds int = 0
+
 @description('Chat model, also the name of its deployment.')
-param chatModelName string = 'gpt-4o-mini'
+param chatModelName string = 'gpt-4.1-mini'
 
 @description('Version of the chat model.')
-param chatModelVersion string = '2024-07-18'
+param chatModelVersion string = '2025-04-14'
 
 @description('Chat deployment capacity, in thousands of tokens per minute.')
 @minValue(1)
@@ -104,11 +108,9 @@ param embeddingModelVersion string = '1'
 @minValue(1)
 param embeddingCapacity int = 30
 
-@description('Deployment type of both model deployments.')
+@description('Deployment type of both model deployments. The location allow list and the azd quota check (usageName) are those of Global Standard; another type needs both changed with it.')
 @allowed([
   'GlobalStandard'
-  'DataZoneStandard'
-  'Standard'
 ])
 param modelSkuName string = 'GlobalStandard'
 
@@ -192,6 +194,8 @@ module cosmos 'modules/cosmos.bicep' = {
     vectorIndexType: vectorIndexType
     turnsTtlSeconds: turnsTtlSeconds
     turnsContainerName: 'memories_turns'
+    countersTtlSeconds: countersTtlSeconds
+    countersContainerName: 'memories_counters'
     createLeaseContainer: deployFunctionApp
     leaseContainerName: 'leases'
   }
@@ -236,6 +240,7 @@ module functions 'modules/functions.bicep' = if (deployFunctionApp) {
     embeddingDimensions: cosmos.outputs.embeddingDimensions
     vectorIndexType: cosmos.outputs.vectorIndexType
     turnsTtlSeconds: cosmos.outputs.turnsTtlSeconds
+    countersTtlSeconds: cosmos.outputs.countersTtlSeconds
     factExtractionEveryN: factExtractionEveryN
     dedupEveryN: dedupEveryN
     dedupPoolSize: dedupPoolSize
@@ -267,6 +272,7 @@ output COSMOS_DB_ENDPOINT string = cosmos.outputs.endpoint
 output COSMOS_DB_DATABASE string = cosmos.outputs.databaseName
 output COSMOS_DB_VECTOR_INDEX_TYPE string = cosmos.outputs.vectorIndexType
 output COSMOS_DB_TURNS_TTL_SECONDS string = cosmos.outputs.turnsTtlSeconds
+output COSMOS_DB_COUNTERS_TTL_SECONDS string = cosmos.outputs.countersTtlSeconds
 output AI_FOUNDRY_ENDPOINT string = ai.outputs.endpoint
 output AI_FOUNDRY_CHAT_DEPLOYMENT_NAME string = ai.outputs.chatDeploymentName
 output AI_FOUNDRY_EMBEDDING_DEPLOYMENT_NAME string = ai.outputs.embeddingDeploymentName

@@ -251,3 +251,26 @@ def test_the_definitions_ship_inside_the_package() -> None:
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     data = pyproject["tool"]["setuptools"]["package-data"]["agent_memory"]
     assert "stores/cosmos/containers.json" in data
+
+
+def test_the_cosmos_requirement_brings_an_async_transport_and_a_floor_that_routes_full_keys() -> (
+    None
+):
+    """``aio`` brings aiohttp (a plain install opens ``AsyncCosmosStore``); 4.16.3 is the first
+    release with ``full_text_score_scope`` that sends full-key queries straight to the
+    partition (4.16.0–4.16.2 scan the key's feed range). ``.ci/run`` tests this floor."""
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    root = Path(__file__).resolve().parents[1]
+    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    (cosmos,) = [
+        Requirement(d) for d in data["project"]["dependencies"] if d.startswith("azure-cosmos")
+    ]
+    assert cosmos.extras == {"aio"}
+    assert Version("4.16.3") in cosmos.specifier and Version("4.16.2") not in cosmos.specifier
+    assert Version("5.0") not in cosmos.specifier
+    assert "azure-cosmos[aio]==$floor" in (root / ".ci" / "run").read_text(encoding="utf-8")

@@ -452,3 +452,33 @@ def test_request_charges_are_booked_to_the_operation_and_user() -> None:
     for user in ("u1", "u2", "u3"):
         charges.add("get_memory", user, 1.0)
     assert charges.take("u1") == {} and charges.take("u3") == {"get_memory": 1.0}
+
+
+def test_a_counters_ttl_needs_a_turns_ttl_at_most_as_long() -> None:
+    from agent_memory.stores.cosmos.definitions import container_definitions
+
+    def ttls(**options: int | None) -> dict[str, Any]:
+        found = container_definitions(dimensions=4, vector_index="quantizedFlat", **options)
+        return {c["id"]: c.get("defaultTtl") for c in found}
+
+    assert ttls(turns_ttl=None)["memories_counters"] is None
+    both = ttls(turns_ttl=3600, counters_ttl=7200)
+    assert (both["memories_turns"], both["memories_counters"], both["memories"]) == (
+        3600,
+        7200,
+        -1,
+    )
+    for turns_ttl in (None, 7201):
+        with pytest.raises(ConfigurationError, match="needs a turns TTL at most as long"):
+            ttls(turns_ttl=turns_ttl, counters_ttl=7200)
+
+
+def test_a_thread_head_item_is_never_taken_for_a_turn() -> None:
+    from agent_memory.durable.trigger import feed_turn
+
+    head = docs.head_doc("alice", "t1", first_seq=5, last_seq=9, now="x")
+    assert docs.is_head(head) and not docs.is_head({**head, "kind": "turn"})
+    assert "seq" not in head and "role" not in head  # list_turns, search, the change feed
+    assert feed_turn({**head, "_lsn": 12}) is None
+    turn_doc = docs.turn_doc(turn("hi"), 7, None)
+    assert feed_turn({**turn_doc, "_lsn": 12}) is not None and not docs.is_head(turn_doc)

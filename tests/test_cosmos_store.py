@@ -36,7 +36,7 @@ from agent_memory.stores.cosmos import queries
 from agent_memory.stores.query import query_terms
 from tests.conftest import FakeClock
 from tests.support import concurrent_appends as race_module
-from tests.support.concurrent_appends import check_race, race_appends
+from tests.support.concurrent_appends import check_race, extract_once, race_appends
 from tests.support.cosmos_server import CosmosServer, RecordedRequest, RequestLog, unique_database
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -274,16 +274,23 @@ def test_this_servers_batch_stops_at_a_failed_condition_as_appends_rely_on(
 def test_a_writer_that_loses_the_race_for_the_head_appends_after_the_winner(
     wire: Wire, clock: FakeClock, cosmos_server: CosmosServer
 ) -> None:
-    """Writer A reads the head, writer B appends, then A's batch fails on the head's ETag
-    (412) and A starts over: A's turn gets a higher ``seq`` than B's, nothing is lost."""
+    """Writer A reads the head; before A's batch arrives, writer B appends and an extraction
+    pass moves the watermark past B's turn. A's batch then fails on the head's ETag (412) and A
+    starts over: its turn gets a ``seq`` above B's, so the next extraction pass still sees it.
+    (Numbering before the commit, A's turn would land below the watermark, never extracted.)"""
+    step = race_module.STEP
+    counters = wire.container(COUNTERS_CONTAINER)
+    counters.create_item(
+        docs.watermark_doc(docs.watermark_id(step), [wire.user, "t1"], step, 0, "x")
+    )
+    race = race_module.AppendRace()
     log = RequestLog()
-    cut_in: list[int] = []
 
     def hook(pipeline_request: Any) -> None:
         log(pipeline_request)
-        if pipeline_request.http_request.headers.get("x-ms-cosmos-batch-atomic") and not cut_in:
-            cut_in.append(1)
+        if pipeline_request.http_request.headers.get("x-ms-cosmos-batch-atomic") and not race.seen:
             wire.store.append_turns(wire.user, "t1", turns(wire, "t1", ["from b"], "b"), None)
+            extract_once(wire.store, wire.user, "t1", race)
 
     wire.store.append_turns(wire.user, "t1", turns(wire, "t1", ["first"], "f"), None)
     writer_a = CosmosStore(
@@ -296,12 +303,14 @@ def test_a_writer_that_loses_the_race_for_the_head_appends_after_the_winner(
     result = writer_a.append_turns(wire.user, "t1", turns(wire, "t1", ["from a"], "a"), None)
     writer_a.close()
     assert result.created == 1
+    assert [t.content for t in race.seen] == ["first", "from b"]
+    extract_once(wire.store, wire.user, "t1", race)
+    assert [t.content for t in race.seen] == ["first", "from b", "from a"]
     sent = batches_since(log, 0)
     assert len(sent) == 2 and all(b.body[0]["operationType"] == "Replace" for b in sent)
     listed = wire.store.list_turns(wire.user, "t1")
-    assert [t.content for t in listed] == ["first", "from b", "from a"]
+    assert listed == race.seen and result.turns[0] == listed[-1]
     assert [t.seq for t in listed] == sorted({t.seq for t in listed})
-    assert result.turns[0].seq == listed[-1].seq
 
 
 def test_concurrent_appenders_on_one_thread_are_all_extracted_in_seq_order(
@@ -319,9 +328,11 @@ def test_concurrent_appenders_on_one_thread_are_all_extracted_in_seq_order(
         )
 
     mark = wire.log.mark()
-    race = race_appends(open_store, wire.store, user=wire.user, thread="t1", now=clock)
+    race = race_appends(
+        open_store, wire.store, user=wire.user, thread="t1", now=clock, writers=3, appends=4
+    )
     check_race(race)
-    assert len(race.appended) == 40 and race.passes >= 2
+    assert len(race.appended) == 24 and race.passes >= 2
     assert [t.id for t in wire.store.list_turns(wire.user, "t1")] == race.seen_ids
     final = wire.store.get_watermark(wire.user, "t1", step)
     assert final == race.seen[-1].seq

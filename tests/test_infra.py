@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -23,8 +24,14 @@ from typing import Any
 import pytest
 import yaml
 
+from agent_memory._sync.cosmos_store import CosmosStore
 from agent_memory.durable import names as durable_names
-from agent_memory.models import CONTAINERS, SUMMARIES_CONTAINER, TURNS_CONTAINER
+from agent_memory.models import (
+    CONTAINERS,
+    COUNTERS_CONTAINER,
+    SUMMARIES_CONTAINER,
+    TURNS_CONTAINER,
+)
 from agent_memory.pipeline.due import THRESHOLD_ENV, Thresholds
 from agent_memory.settings import ENV_NAMES, Settings
 from agent_memory.stores.cosmos.definitions import DEFINITIONS_FILE
@@ -556,6 +563,7 @@ def test_defaults_agree_with_the_sdk() -> None:
     assert file["parameters"]["embeddingDimensions"] == settings.embedding_dimensions
     assert file["parameters"]["vectorIndexType"] == settings.cosmos_vector_index
     assert file["parameters"]["turnsTtlSeconds"] == settings.cosmos_turns_ttl
+    assert file["parameters"]["countersTtlSeconds"] == settings.cosmos_counters_ttl
 
 
 # -- Cosmos DB, models, roles -------------------------------------------------------------------
@@ -639,3 +647,114 @@ def test_local_settings_template_names_are_deployed_or_explained() -> None:
     unexplained = set(values) - set(app_settings()) - set(NOT_DEPLOYED) - set(FLEX_PROVIDED)
     unexplained -= connections
     assert {name for name in unexplained if not HOST_SETTING.match(name)} == set()
+
+
+# -- provisioned throughput, the chat model, TTLs, the post-provision hook ----------------------
+
+
+def test_provisioned_mode_gives_every_container_dedicated_throughput() -> None:
+    """Vector search is not supported on shared-throughput databases: in provisioned mode the
+    database has no throughput and every container (each vector-indexed one included) its own."""
+    cosmos = module("cosmos")
+    (database,) = resource(cosmos, "Microsoft.DocumentDB/databaseAccounts/sqlDatabases")
+    assert text(at(database.body, "properties", "options")) == "{}"
+    options = " ".join(text(cosmos.variables["containerOptions"]).split())
+    assert options == (
+        "serverless ? {} : { autoscaleSettings: { maxThroughput: autoscaleMaxThroughput } }"
+    )
+    containers = resource(cosmos, "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers")
+    assert len(containers) == 2  # containers.json (a loop) and the lease container
+    for container in containers:
+        assert text(at(container.body, "properties", "options")) == "containerOptions"
+    (looped,) = [c for c in containers if c.iterable]
+    data = json.loads(CONTAINERS_JSON.read_text(encoding="utf-8"))
+    vector_indexed = [c["id"] for c in data["containers"] if c.get("vectorEmbeddingPolicy")]
+    assert len(vector_indexed) == 3 and looped.iterable.endswith(".containers")
+    main = bicep(MAIN)
+    assert text(module_params("cosmos")["autoscaleMaxThroughput"]) == "cosmosAutoscaleMaxThroughput"
+    assert "each container" in main.params["cosmosAutoscaleMaxThroughput"].decorator_value(
+        "description"
+    )
+
+
+def test_the_default_chat_model_is_a_current_ga_version_with_matching_region_and_quota() -> None:
+    main = bicep(MAIN)
+    assert main.params["chatModelName"].default_value() == "gpt-4.1-mini"
+    assert main.params["chatModelVersion"].default_value() == "2025-04-14"
+    assert main.params["modelSkuName"].decorator_value("allowed") == ["GlobalStandard"]
+    location = main.params["location"]
+    assert "gpt-4.1-mini (2025-04-14)" in location.decorator_value("description")
+    usage = location.decorator_value("metadata")["azd"]["usageName"]
+    assert usage == [
+        "OpenAI.GlobalStandard.gpt-4.1-mini,30",
+        "OpenAI.GlobalStandard.text-embedding-3-large,30",
+    ]
+    assert "gpt-4o-mini" not in MAIN.read_text(encoding="utf-8")
+    assert "gpt-4.1-mini" in DEPLOY_DOC.read_text(encoding="utf-8")
+
+
+def test_turns_and_counters_ttls_are_optional_parameters() -> None:
+    main = bicep(MAIN)
+    for param, output in (
+        ("turnsTtlSeconds", "COSMOS_DB_TURNS_TTL_SECONDS"),
+        ("countersTtlSeconds", "COSMOS_DB_COUNTERS_TTL_SECONDS"),
+    ):
+        assert main.params[param].default_value() == 0
+        assert env_reference(parameters_file()[param]) == output
+        assert output in main.outputs and output in app_settings()
+    assert cosmos_param_passed("countersContainerName") == COUNTERS_CONTAINER
+    cosmos = module("cosmos")
+    (containers,) = [
+        r
+        for r in resource(cosmos, "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers")
+        if r.iterable
+    ]
+    body = " ".join(text(at(containers.body, "properties", "resource")).split())
+    for name, ttl in (("turnsContainerName", "turnsTtl"), ("countersContainerName", "countersTtl")):
+        assert f"c.id == {name} && {ttl} != null ? {{ defaultTtl: {ttl} }} : {{}}" in body
+
+
+def test_postprovision_hook_waits_for_role_assignments() -> None:
+    hooks = yaml.safe_load(AZURE_YAML.read_text(encoding="utf-8"))["hooks"]
+    for platform in ("posix", "windows"):
+        hook = hooks["postprovision"][platform]
+        script = hook["run"].split()[-1]
+        assert script == "scripts/wait_for_roles.py" and (ROOT / script).is_file()
+
+
+class StaticToken:
+    """A credential handing out one fixed bearer token (the fake model server ignores it)."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken("token", 2**31)
+
+
+def test_the_role_hook_passes_once_cosmos_answers_and_gives_up_on_time(
+    cosmos_server: Any, openai_server: Any
+) -> None:
+    from scripts.wait_for_roles import cosmos_check, models_check, wait_for
+    from tests.support.cosmos_server import unique_database
+
+    database = unique_database()
+    with CosmosStore(cosmos_server.endpoint, key=cosmos_server.key, database=database) as store:
+        store.ensure_embedding_model("m", 1536)  # the item the hook's query finds
+    ready = cosmos_check(cosmos_server.endpoint, database, cosmos_server.key)
+    assert wait_for({"Cosmos DB": ready}, timeout=5, interval=0.01) == []
+    # this model server has no model list: it never answers, like a role not yet effective
+    never = models_check(openai_server.azure_endpoint, StaticToken(), "2024-10-21")
+    waited: list[float] = []
+    left = wait_for(
+        {"Cosmos DB": ready, "AI Services": never},
+        timeout=1.5,
+        interval=0.5,
+        sleep=lambda s: waited.append(s) or time.sleep(s),
+    )
+    assert left == ["AI Services"] and waited and all(0 < w <= 0.5 for w in waited)
+
+
+def test_the_role_hook_waits_for_nothing_without_a_principal() -> None:
+    from scripts.wait_for_roles import main
+
+    assert main([], {"AZURE_PRINCIPAL_ID": " "}) == 0

@@ -9,14 +9,14 @@ param location string
 @description('Tags of the account.')
 param tags object = {}
 
-@description('serverless: pay per request, nothing at idle. provisioned: shared autoscale throughput on the database.')
+@description('serverless: pay per request, nothing at idle. provisioned: autoscale throughput dedicated to each container (vector search is not supported on shared-throughput databases, so the database has none).')
 @allowed([
   'serverless'
   'provisioned'
 ])
 param capacityMode string = 'serverless'
 
-@description('Autoscale maximum RU/s of the database when capacityMode is provisioned.')
+@description('Autoscale maximum RU/s of each container when capacityMode is provisioned.')
 @minValue(1000)
 param autoscaleMaxThroughput int = 1000
 
@@ -40,6 +40,13 @@ param turnsTtlSeconds int = 0
 @description('Id of the turns container, the one whose default TTL turnsTtlSeconds sets.')
 param turnsContainerName string
 
+@description('Default TTL of the counters container in seconds; 0 keeps the default of containers.json.')
+@minValue(0)
+param countersTtlSeconds int = 0
+
+@description('Id of the counters container, the one whose default TTL countersTtlSeconds sets.')
+param countersContainerName string
+
 @description('Create the lease container of the change-feed trigger (identity-based connections cannot create it).')
 param createLeaseContainer bool = false
 
@@ -52,7 +59,14 @@ var databaseName = definitions.database
 var dimensions = embeddingDimensions > 0 ? embeddingDimensions : defaults.embeddingDimensions
 var indexType = empty(vectorIndexType) ? defaults.vectorIndexType : vectorIndexType
 var turnsTtl = turnsTtlSeconds > 0 ? turnsTtlSeconds : defaults.turnsTtlSeconds
+var countersTtl = countersTtlSeconds > 0 ? countersTtlSeconds : defaults.countersTtlSeconds
 var serverless = capacityMode == 'serverless'
+// Options of every container: in provisioned mode its own autoscale throughput.
+var containerOptions = serverless ? {} : {
+  autoscaleSettings: {
+    maxThroughput: autoscaleMaxThroughput
+  }
+}
 var capabilities = concat(
   [
     { name: 'EnableNoSQLVectorSearch' }
@@ -95,11 +109,7 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2025-10-15
     resource: {
       id: databaseName
     }
-    options: serverless ? {} : {
-      autoscaleSettings: {
-        maxThroughput: autoscaleMaxThroughput
-      }
-    }
+    options: {}
   }
 }
 
@@ -108,7 +118,7 @@ resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containe
   name: c.id
   properties: {
     resource: union(
-      c.id == turnsContainerName ? toObject(filter(items(c), e => e.key != 'defaultTtl'), e => e.key, e => e.value) : c,
+      c.id == turnsContainerName || c.id == countersContainerName ? toObject(filter(items(c), e => e.key != 'defaultTtl'), e => e.key, e => e.value) : c,
       contains(c, 'vectorEmbeddingPolicy') ? {
         vectorEmbeddingPolicy: {
           vectorEmbeddings: map(c.vectorEmbeddingPolicy.vectorEmbeddings, v => union(v, { dimensions: dimensions }))
@@ -117,9 +127,10 @@ resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containe
           vectorIndexes: map(c.indexingPolicy.?vectorIndexes ?? [], i => union(i, { type: indexType }))
         })
       } : {},
-      c.id == turnsContainerName && turnsTtl != null ? { defaultTtl: turnsTtl } : {}
+      c.id == turnsContainerName && turnsTtl != null ? { defaultTtl: turnsTtl } : {},
+      c.id == countersContainerName && countersTtl != null ? { defaultTtl: countersTtl } : {}
     )
-    options: {}
+    options: containerOptions
   }
 }]
 
@@ -136,7 +147,7 @@ resource leases 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2
         kind: 'Hash'
       }
     }
-    options: {}
+    options: containerOptions
   }
 }
 
@@ -147,3 +158,5 @@ output embeddingDimensions int = dimensions
 output vectorIndexType string = indexType
 @description('Default TTL of the turns container in seconds, empty when turns never expire.')
 output turnsTtlSeconds string = turnsTtl == null ? '' : string(turnsTtl)
+@description('Default TTL of the counters container in seconds, empty when counters never expire.')
+output countersTtlSeconds string = countersTtl == null ? '' : string(countersTtl)

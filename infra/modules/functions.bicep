@@ -54,6 +54,9 @@ param vectorIndexType string
 @description('Default TTL of the turns container in seconds; empty when turns never expire.')
 param turnsTtlSeconds string
 
+@description('Default TTL of the counters container in seconds; empty when counters never expire.')
+param countersTtlSeconds string
+
 @description('Extract memories every N turns of a thread (0 disables).')
 param factExtractionEveryN int
 
@@ -209,6 +212,7 @@ var appSettings = {
   COSMOS_DB_DATABASE: cosmosDatabaseName
   COSMOS_DB_VECTOR_INDEX_TYPE: vectorIndexType
   COSMOS_DB_TURNS_TTL_SECONDS: turnsTtlSeconds
+  COSMOS_DB_COUNTERS_TTL_SECONDS: countersTtlSeconds
   AZURE_CLIENT_ID: identityClientId
   AI_FOUNDRY_ENDPOINT: aiEndpoint
   AI_FOUNDRY_CHAT_DEPLOYMENT_NAME: chatDeploymentName

@@ -41,6 +41,7 @@ ENV_NAMES: Final[dict[str, str]] = {
     "cosmos_verify_tls": "COSMOS_DB_VERIFY_TLS",
     "cosmos_vector_index": "COSMOS_DB_VECTOR_INDEX_TYPE",
     "cosmos_turns_ttl": "COSMOS_DB_TURNS_TTL_SECONDS",
+    "cosmos_counters_ttl": "COSMOS_DB_COUNTERS_TTL_SECONDS",
 }
 
 
@@ -56,7 +57,7 @@ class Settings(BaseModel):
     ai_foundry_endpoint: str | None = None
     ai_foundry_api_key: str | None = None
     ai_foundry_api_version: str = "2024-10-21"
-    chat_deployment: str = "gpt-4o-mini"
+    chat_deployment: str = "gpt-4.1-mini"
     embedding_deployment: str = "text-embedding-3-large"
     openai_base_url: str | None = None
     openai_api_key: str | None = None
@@ -77,6 +78,7 @@ class Settings(BaseModel):
     cosmos_verify_tls: bool = True
     cosmos_vector_index: Literal["quantizedFlat", "diskANN"] = "quantizedFlat"
     cosmos_turns_ttl: int | None = Field(default=None, gt=0)
+    cosmos_counters_ttl: int | None = Field(default=None, gt=0)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

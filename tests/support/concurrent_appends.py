@@ -34,7 +34,8 @@ class AppendRace:
         return [t.id for t in self.seen]
 
 
-def _extract_once(store: Any, user: str, thread: str, race: AppendRace) -> None:
+def extract_once(store: Any, user: str, thread: str, race: AppendRace) -> None:
+    """One pass of the extraction step's reads and watermark move; what it saw goes to ``race``."""
     watermark = store.get_watermark(user, thread, STEP)
     turns = store.list_turns(user, thread, after=watermark)
     race.passes += 1
@@ -88,8 +89,8 @@ def race_appends(
         try:
             start.wait()
             while not done.is_set():
-                _extract_once(extractor, user, thread, race)
-            _extract_once(extractor, user, thread, race)
+                extract_once(extractor, user, thread, race)
+            extract_once(extractor, user, thread, race)
         except BaseException as exc:
             race.errors.append(exc)
 

@@ -88,6 +88,7 @@ class AsyncCosmosStore:
         dimensions: int = 1536,
         vector_index: definitions.VectorIndexType = "quantizedFlat",
         turns_ttl: int | None = None,
+        counters_ttl: int | None = None,
         verify_tls: bool = True,
         throttle_retries: int = 9,
         throttle_wait_seconds: int = 30,
@@ -98,7 +99,10 @@ class AsyncCosmosStore:
         self.database_name = database
         self.dimensions = dimensions
         self.definitions = definitions.container_definitions(
-            dimensions=dimensions, vector_index=vector_index, turns_ttl=turns_ttl
+            dimensions=dimensions,
+            vector_index=vector_index,
+            turns_ttl=turns_ttl,
+            counters_ttl=counters_ttl,
         )
         self.charges = RequestCharges()
         self._key = key
@@ -133,6 +137,7 @@ class AsyncCosmosStore:
             dimensions=settings.embedding_dimensions,
             vector_index=settings.cosmos_vector_index,
             turns_ttl=settings.cosmos_turns_ttl,
+            counters_ttl=settings.cosmos_counters_ttl,
             verify_tls=settings.cosmos_verify_tls,
             **options,
         )
@@ -286,6 +291,7 @@ class AsyncCosmosStore:
                 "kind": "meta",
                 "model": model,
                 "dimensions": dimensions,
+                "ttl": -1,  # never expires, whatever the counters container's TTL
             }
             if await self._create(container, body):
                 return
@@ -311,10 +317,10 @@ class AsyncCosmosStore:
         replacement, conditioned on the ETag read. A concurrent append to the same thread
         makes that condition fail (412; 409 when both create the head); the append then starts
         over after a short jittered wait, at most 10 attempts (about 3 s of waiting) before
-        ``ConflictError``. So appends to one thread commit one
-        at a time and ``seq`` order is commit order: a reader that has seen ``seq`` *n*
-        never later finds a new turn below *n*. ``InvalidInputError`` for a turn of another
-        user or thread, or with the reserved id ``agent-memory-thread-head``.
+        ``ConflictError``. So appends to one thread commit one at a time and ``seq`` order is
+        commit order: a reader that has seen ``seq`` *n* never later finds a new turn below *n*.
+        ``InvalidInputError`` for a turn of another user or thread, or with the reserved id
+        ``agent-memory-thread-head``.
         """
         check_identifier(user_id, "user_id")
         check_identifier(thread_id, "thread_id")
@@ -333,7 +339,7 @@ class AsyncCosmosStore:
             return AppendResult(turns=[], created=0)
         partition = [user_id, thread_id]
         stored: dict[str, Turn] = {}
-        created = 0
+        existing: set[str] = set()
         await self._ensure_epoch(user_id)
         with guarded(self.charges, "append_turns", user_id):
             container = await self._container(TURNS_CONTAINER)
@@ -348,20 +354,21 @@ class AsyncCosmosStore:
                         head = row
                     else:
                         stored[row["id"]] = docs.turn_from_doc(row)
+                        existing.add(row["id"])
                 fresh = [t for t in pending if t.id not in stored]
                 if not fresh:
                     break
                 try:
-                    created += await self._commit_turns(
-                        container, partition, head, fresh, vectors, stored
-                    )
+                    await self._commit_turns(container, partition, head, fresh, vectors, stored)
                     break
                 except CosmosBatchOperationError as exc:
                     if not is_status(exc, CONFLICT, PRECONDITION_FAILED):
                         raise
             else:
                 raise ConflictError(f"appending to thread {thread_id!r} kept conflicting")
-        return AppendResult(turns=[stored[t.id] for t in turns], created=created)
+        return AppendResult(
+            turns=[stored[t.id] for t in turns], created=len(unique) - len(existing)
+        )
 
     async def _commit_turns(
         self,
@@ -371,14 +378,14 @@ class AsyncCosmosStore:
         fresh: list[Turn],
         vectors: dict[str, Vector | None],
         stored: dict[str, Turn],
-    ) -> int:
-        """Create ``fresh`` after ``head``, moving the head in each batch; the count created."""
+    ) -> None:
+        """Create ``fresh`` after ``head``, moving the head in each batch; each committed batch
+        goes into ``stored`` (a later batch that loses a race leaves the earlier ones there)."""
         last = None if head is None else int(head["last_seq"])
         start = self._seq.reserve(len(fresh), after=last or 0)
         first = start if head is None else int(head["first_seq"])
         etag = None if head is None else str(head["_etag"])
         items = [docs.turn_doc(t, start + i, vectors[t.id]) for i, t in enumerate(fresh)]
-        created = 0
         for batch in docs.batches(items, reserve=1):
             body = docs.head_doc(
                 partition[0],
@@ -397,8 +404,6 @@ class AsyncCosmosStore:
             )
             etag = str(results[0]["eTag"])
             stored.update((item["id"], docs.turn_from_doc(item)) for item in batch)
-            created += len(batch)
-        return created
 
     async def list_turns(
         self,

@@ -1,8 +1,10 @@
 """Container definitions: ``containers.json`` beside this module, the one file the SDK and
 Bicep both read.
 
-Deployments override three values of it: the vector dimensions and index type (in every
-container that has a vector policy) and the turns container's default TTL.
+Deployments override four values of it: the vector dimensions and index type (in every
+container that has a vector policy) and the default TTL of the turns and of the counters
+container. A counters TTL needs a turns TTL at most as long: a thread's watermarks and counters
+must not expire while its turns remain (its turns would be extracted again).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Final, Literal
 from azure.cosmos import PartitionKey
 
 from agent_memory.errors import ConfigurationError
-from agent_memory.models import TURNS_CONTAINER
+from agent_memory.models import COUNTERS_CONTAINER, TURNS_CONTAINER
 
 VectorIndexType = Literal["quantizedFlat", "diskANN"]
 
@@ -48,9 +50,19 @@ def container_definitions(
     dimensions: int,
     vector_index: VectorIndexType,
     turns_ttl: int | None,
+    counters_ttl: int | None = None,
     path: Path = DEFINITIONS_FILE,
 ) -> list[dict[str, Any]]:
-    """Every container's resource body with the deployment's values applied."""
+    """Every container's resource body with the deployment's values applied.
+
+    ``ConfigurationError`` when ``counters_ttl`` is set without a ``turns_ttl`` at most as long.
+    """
+    if counters_ttl is not None and (turns_ttl is None or turns_ttl > counters_ttl):
+        raise ConfigurationError(
+            f"a counters TTL ({counters_ttl} s) needs a turns TTL at most as long (got "
+            f"{turns_ttl}): a thread's watermarks must outlive its turns"
+        )
+    ttls = {TURNS_CONTAINER: turns_ttl, COUNTERS_CONTAINER: counters_ttl}
     containers: list[dict[str, Any]] = copy.deepcopy(load_file(path)["containers"])
     for container in containers:
         policy = container.get("vectorEmbeddingPolicy")
@@ -59,10 +71,10 @@ def container_definitions(
                 embedding["dimensions"] = dimensions
             for index in container["indexingPolicy"].get("vectorIndexes", []):
                 index["type"] = vector_index
-        if container["id"] == TURNS_CONTAINER:
+        if container["id"] in ttls:
             container.pop("defaultTtl", None)
-            if turns_ttl is not None:
-                container["defaultTtl"] = turns_ttl
+            if ttls[container["id"]] is not None:
+                container["defaultTtl"] = ttls[container["id"]]
     return containers
 
 
