@@ -79,6 +79,14 @@ class PipelineInput(_Message):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     owner: str = OWNER_DURABLE
     generation: int = Field(default=0, ge=0, description="executions continued as new so far")
+    reruns: int = Field(default=0, ge=0, description="times the sweeper started it again")
+
+
+class OrchestrationRequest(_Message):
+    """One orchestration to start: its derived instance id and its input."""
+
+    instance_id: str
+    input: PipelineInput
 
 
 class RecordOperation(_Message):
