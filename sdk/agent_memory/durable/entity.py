@@ -316,6 +316,7 @@ def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, 
     """Release the caller's claims, hold off or quarantine failures, hand out what is due."""
     state = state.model_copy(deep=True)
     done = {s.key for s in op.done}
+    again = {s.key for s in op.again}
     errors = {f.step.key: f.error for f in op.failures}
     failed = {s.key for s in op.failed} | set(errors)
     unfinished: set[str] = set()
@@ -325,6 +326,8 @@ def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, 
         del state.in_flight[key]
         if key in done:
             state.health.pop(key, None)
+            if key in again:
+                state.pending.append(claim.step)  # bounded run: the rest goes out again now
             continue
         unfinished.add(key)
         state.pending.append(claim.step)

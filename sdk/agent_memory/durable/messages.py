@@ -114,6 +114,9 @@ class CompleteOperation(_Message):
     done: list[Step] = Field(default_factory=list)
     failed: list[Step] = Field(default_factory=list)
     failures: list[StepFailure] = Field(default_factory=list, description="failed, with errors")
+    again: list[Step] = Field(
+        default_factory=list, description="ran, but left work for another run (bounded work)"
+    )
     more: bool = True
 
 

@@ -15,10 +15,15 @@ class _Message(BaseModel):
 
 
 class ThreadRequest(_Message):
-    """Input of ``extract_memories`` and ``summarize_thread``."""
+    """Input of ``extract_memories`` and ``summarize_thread``.
+
+    ``max_batches`` bounds the model batches one extraction run processes (None: all); the
+    result's ``remaining`` says how many turns it left for the next run.
+    """
 
     user_id: UserId
     thread_id: ThreadId
+    max_batches: int | None = Field(default=None, ge=1)
 
 
 class UserRequest(_Message):
@@ -43,6 +48,8 @@ class ExtractResult(_Message):
     duplicates: int = 0
     unknown_turn_ids: int = 0
     watermark: int = 0
+    remaining: int = Field(default=0, description="turns left for the next run (max_batches)")
+    skipped: int = Field(default=0, description="batches a concurrent run had already covered")
 
 
 class ReconcileResult(_Message):
