@@ -1,4 +1,4 @@
-"""The per-user counter entity: pure transitions over a typed, versioned, bounded state.
+"""The per-user counter entity: transitions over a typed, versioned, bounded state.
 
 One entity per user (key = user id) serializes counting without ETag loops. ``record`` counts
 each new turn at most once and hands out the steps that come due; ``complete`` releases what an
@@ -274,7 +274,6 @@ def _next_wake(state: CounterState, instance_id: str, now: datetime) -> datetime
 
 def record(state: CounterState, op: RecordOperation) -> tuple[CounterState, Work]:
     """Count the batch's new turns, thread by thread, and hand out what they make due."""
-    state = state.model_copy(deep=True)
     # a re-run of an instance (same id) takes back what its earlier execution held
     for key, claim in list(state.in_flight.items()):
         if claim.instance_id == op.instance_id:
@@ -314,7 +313,6 @@ def record(state: CounterState, op: RecordOperation) -> tuple[CounterState, Work
 
 def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, Work]:
     """Release the caller's claims, hold off or quarantine failures, hand out what is due."""
-    state = state.model_copy(deep=True)
     done = {s.key for s in op.done}
     again = {s.key for s in op.again}
     errors = {f.step.key: f.error for f in op.failures}
@@ -350,7 +348,6 @@ def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, 
 
 def release(state: CounterState, op: ReleaseOperation) -> tuple[CounterState, Work]:
     """Lift the quarantine (and hold-off) of the named steps, or of every step; queue them."""
-    state = state.model_copy(deep=True)
     for key, health in list(state.health.items()):
         if op.keys is None or key in op.keys:
             del state.health[key]
@@ -379,7 +376,12 @@ class EntityContext(Protocol):
 
 
 def apply(state: CounterState, operation: str | None, payload: Any) -> tuple[CounterState, Any]:
-    """Run one operation; return the new state and the JSON result."""
+    """Run one operation; return the new state and the JSON result.
+
+    The transitions update ``state`` in place (it is loaded afresh for every invocation, and
+    a failing operation raises before the entity stores anything): copying a state of a
+    thousand threads would cost more than the operation itself.
+    """
     if operation == RECORD:
         state, work = record(state, RecordOperation.model_validate(payload))
         return state, work.model_dump(mode="json")

@@ -54,7 +54,13 @@ _EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 class SweepClient(StarterClient, Protocol):
     """What the sweeper uses of ``DurableOrchestrationClient``."""
 
-    async def get_status(self, instance_id: str, show_input: bool = False) -> Any: ...
+    async def get_status(
+        self,
+        instance_id: str,
+        show_history: bool = False,
+        show_history_output: bool = False,
+        show_input: bool = False,
+    ) -> Any: ...
 
     async def get_status_by(
         self,
