@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from agent_memory.durable import orchestration
 from agent_memory.durable.names import ORCHESTRATOR
 from agent_memory.durable.timing import HOLD_OFF, MAX_ATTEMPTS, QUARANTINE_AFTER
 from tests.durable.replay import (
@@ -270,3 +271,25 @@ async def test_a_duplicate_run_of_an_extraction_writes_nothing(
     assert (again["created"], again["skipped"], again["watermark"]) == (0, 1, turns[-1].seq)
     memories = await extraction_rig.client.get_memories("dana")
     assert [m.content for m in memories] == ["Dana is vegetarian."]
+
+
+async def test_a_long_drain_continues_as_new_with_a_fresh_history(
+    openai_server: FakeOpenAIServer, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(orchestration, "MAX_ROUNDS", 1)
+    openai_server.script(answer)
+    rig = DurableRig(openai_server, db_path, FACT_EXTRACTION_EVERY_N="10", **ONLY_EXTRACTION)
+    try:
+        long = [("user", f"Note {i}: " + "the garden needs water. " * 400) for i in range(10)]
+        turns = await rig.add("kitchen", long)
+        (run,) = await rig.deliver(documents(turns))
+        instance = rig.host.instances[run.instance_id]
+        assert instance.generations == 2  # three executions of one round each
+        assert run.done and run.output["rounds"] == 1 and run.output["counted"] == 0
+        assert json.loads(instance.input_json)["generation"] == 2
+        assert json.loads(instance.input_json)["turns"] == []
+        watermark = await rig.client.store.get_watermark("dana", "kitchen", "extract_memories")
+        assert watermark == turns[-1].seq
+        assert rig.counter()["pending"] == [] and rig.counter()["in_flight"] == {}
+    finally:
+        await rig.close()
