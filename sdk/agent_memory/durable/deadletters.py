@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent_memory.durable.entity import EntityContext
 from agent_memory.durable.messages import OrchestrationRequest
 from agent_memory.durable.names import DEAD_LETTER_ENTITY
 
@@ -77,23 +78,6 @@ def apply(state: DeadLetters, operation: str | None, payload: Any) -> DeadLetter
         state.requests = [r for r in state.requests if r.input.user_id != payload]
         return state
     raise ValueError(f"unknown operation {operation!r}; expected {PUT}, {REMOVE} or {FORGET_USER}")
-
-
-class EntityContext(Protocol):
-    """What the dead-letter entity needs of ``DurableEntityContext``."""
-
-    @property
-    def operation_name(self) -> str | None: ...
-
-    def get_state(
-        self, initializer: Callable[[], Any] | None = None, expected_type: type | None = None
-    ) -> Any: ...
-
-    def set_state(self, state: Any) -> None: ...
-
-    def get_input(self, expected_type: type | None = None) -> Any: ...
-
-    def set_result(self, result: Any) -> None: ...
 
 
 def handle(context: EntityContext) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,6 +20,7 @@ from agent_memory.durable.deadletters import (
     dead_letter_entity,
     dead_letter_shard,
 )
+from agent_memory.durable.hub_client import TaskHubClient
 from agent_memory.durable.names import FORGET
 from agent_memory.durable.orchestration import counter_entity_id
 from agent_memory.durable.timing import HISTORY_RETENTION
@@ -34,25 +35,6 @@ logger = logging.getLogger("agent_memory.durable")
 #: The reason a forgotten user's instances are terminated with (the sweeper skips them).
 FORGET_REASON: Final = "forgotten: the user's memory was deleted"
 _FINISHED: Final = ("Completed", "Failed", "Terminated")
-
-
-class ForgetClient(Protocol):
-    """What forgetting uses of ``DurableOrchestrationClient``."""
-
-    async def get_status_by(
-        self,
-        created_time_from: datetime | None = None,
-        created_time_to: datetime | None = None,
-        runtime_status: list[Any] | None = None,
-    ) -> list[Any]: ...
-
-    async def terminate(self, instance_id: str, reason: str) -> None: ...
-
-    async def purge_instance_history(self, instance_id: str) -> Any: ...
-
-    async def signal_entity(
-        self, entityId: Any, operation_name: str, operation_input: Any | None = None
-    ) -> Any: ...
 
 
 class TaskHubForgetReport(BaseModel):
@@ -70,7 +52,9 @@ def _status_name(status: Any) -> str:
     return "" if found is None else str(getattr(found, "name", found))
 
 
-async def forget_task_hub(client: ForgetClient, user_id: str, now: datetime) -> TaskHubForgetReport:
+async def forget_task_hub(
+    client: TaskHubClient, user_id: str, now: datetime
+) -> TaskHubForgetReport:
     """Terminate and purge the user's instances, delete its counter entity and dead letters.
 
     ``ValueError`` for an invalid user id, before anything is touched. Instances are found
@@ -103,7 +87,7 @@ async def forget_task_hub(client: ForgetClient, user_id: str, now: datetime) -> 
     return report
 
 
-async def forget_user(client: ForgetClient, user_id: str, now: datetime) -> dict[str, Any]:
+async def forget_user(client: TaskHubClient, user_id: str, now: datetime) -> dict[str, Any]:
     """Forget a user everywhere the app keeps it: the task hub, then the worker's store.
 
     Returns ``{"task_hub": {...}, "store": {...}}`` (what each removed). ``ValueError`` for
@@ -117,7 +101,7 @@ async def forget_user(client: ForgetClient, user_id: str, now: datetime) -> dict
     return {"task_hub": hub.model_dump(mode="json"), "store": removed}
 
 
-async def forget_user_http(client: ForgetClient, user_id: str) -> func.HttpResponse:
+async def forget_user_http(client: TaskHubClient, user_id: str) -> func.HttpResponse:
     """The HTTP function's body: 200 with what was removed, 400 for an invalid user id."""
     import json
     from datetime import UTC

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,15 +30,11 @@ from agent_memory.durable.deadletters import (
     dead_letter_entity,
 )
 from agent_memory.durable.forget import FORGET_REASON
+from agent_memory.durable.hub_client import TaskHubClient
 from agent_memory.durable.messages import OrchestrationRequest, PipelineInput
 from agent_memory.durable.names import ORCHESTRATOR
 from agent_memory.durable.timing import HISTORY_RETENTION
-from agent_memory.durable.trigger import (
-    INSTANCE_PREFIX,
-    StarterClient,
-    runtime_status,
-    start,
-)
+from agent_memory.durable.trigger import INSTANCE_PREFIX, runtime_status, start
 
 logger = logging.getLogger("agent_memory.durable")
 
@@ -51,40 +47,6 @@ MAX_RERUNS: Final = 3
 _EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-class SweepClient(StarterClient, Protocol):
-    """What the sweeper uses of ``DurableOrchestrationClient``."""
-
-    async def get_status(
-        self,
-        instance_id: str,
-        show_history: bool = False,
-        show_history_output: bool = False,
-        show_input: bool = False,
-    ) -> Any: ...
-
-    async def get_status_by(
-        self,
-        created_time_from: datetime | None = None,
-        created_time_to: datetime | None = None,
-        runtime_status: list[Any] | None = None,
-    ) -> list[Any]: ...
-
-    async def purge_instance_history_by(
-        self,
-        created_time_from: datetime | None = None,
-        created_time_to: datetime | None = None,
-        runtime_status: list[Any] | None = None,
-    ) -> Any: ...
-
-    async def purge_instance_history(self, instance_id: str) -> Any: ...
-
-    async def read_entity_state(self, entityId: Any) -> Any: ...
-
-    async def signal_entity(
-        self, entityId: Any, operation_name: str, operation_input: Any | None = None
-    ) -> Any: ...
-
-
 class SweepReport(BaseModel):
     """What one sweep did."""
 
@@ -95,7 +57,7 @@ class SweepReport(BaseModel):
     purged: int = 0
 
 
-async def _replay_dead_letters(client: SweepClient, report: SweepReport) -> None:
+async def _replay_dead_letters(client: TaskHubClient, report: SweepReport) -> None:
     budget = SWEEP_LIMIT
     for shard in range(DEAD_LETTER_SHARDS):
         if budget <= 0:
@@ -114,7 +76,7 @@ async def _replay_dead_letters(client: SweepClient, report: SweepReport) -> None
             report.replayed.extend(ids)
 
 
-async def _rerun_dead_instances(client: SweepClient, now: datetime, report: SweepReport) -> None:
+async def _rerun_dead_instances(client: TaskHubClient, now: datetime, report: SweepReport) -> None:
     dead = await client.get_status_by(
         created_time_from=now - HISTORY_RETENTION,
         runtime_status=_statuses("Failed", "Terminated"),
@@ -160,7 +122,7 @@ def _statuses(*names: str) -> list[Any]:
     return [OrchestrationRuntimeStatus(name) for name in names]
 
 
-async def sweep(client: SweepClient, now: datetime) -> SweepReport:
+async def sweep(client: TaskHubClient, now: datetime) -> SweepReport:
     """One sweep: replay dead letters, re-run dead instances, purge old history."""
     report = SweepReport()
     await _replay_dead_letters(client, report)
