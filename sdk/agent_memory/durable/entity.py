@@ -124,6 +124,12 @@ class CounterState(_State):
     drainer: str | None = Field(default=None, description="instance waiting on held-off steps")
     drainer_until: datetime | None = Field(default=None, description="then presumed gone")
     evicted_threads: int = Field(default=0, ge=0, description="idle threads dropped so far")
+    evicted_seq: int = Field(
+        default=0,
+        ge=0,
+        description="highest key of a dropped thread: a seq at or below it, "
+        "in a thread the state does not track, counts as counted",
+    )
     last_owner: str | None = None
 
 
@@ -205,8 +211,23 @@ def _trim(state: CounterState, now: datetime) -> None:
         )
         idle += quiet[:excess]
     for thread_id in idle:
-        del state.threads[thread_id]
+        dropped = state.threads.pop(thread_id)
+        last = max([dropped.floor, *(hi for _, hi in dropped.ranges)])
+        state.evicted_seq = max(state.evicted_seq, last)
     state.evicted_threads += len(idle)
+
+
+def _new_thread(state: CounterState, turns: list[TurnRef]) -> ThreadCounter:
+    """The counter of a thread the state does not track (new, or dropped earlier).
+
+    Its floor starts at the highest key of any dropped thread when the turns carry ``seq``
+    (which the store assigns in time order across threads), so a late redelivery of a
+    dropped thread's batch is not counted twice; at worst a very late first batch of another
+    thread is taken as counted, which only delays its steps. ``_lsn`` keys do not compare
+    across threads: their floor starts at 0.
+    """
+    seq_keyed = all(t.seq is not None for t in turns)
+    return ThreadCounter(floor=state.evicted_seq if seq_keyed else 0)
 
 
 def _hold_off(failures: int) -> timedelta:
@@ -282,7 +303,7 @@ def record(state: CounterState, op: RecordOperation) -> tuple[CounterState, Work
     due: list[Step] = []
     counted = 0
     for thread_id, turns in _by_thread(op.turns).items():
-        thread = state.threads.get(thread_id) or ThreadCounter()
+        thread = state.threads.get(thread_id) or _new_thread(state, turns)
         new = sum(1 for t in turns if not thread.covers(t.key))
         thread.add_range(min(t.key for t in turns), max(t.key for t in turns))
         thread.seen = op.now
