@@ -9,7 +9,7 @@ followed by the ``complete`` its orchestration would send; at each size, 50 sing
 without work are evicted beyond ``MAX_THREADS``) and with eviction off, to show what the
 bound buys.
 
-    python bench/durable_entity.py            # prints a markdown table (about a minute)
+    python bench/durable_entity.py            # prints a markdown table (several minutes)
     python bench/durable_entity.py --quick    # 100 and 1,000 threads only
 """
 
