@@ -8,20 +8,32 @@ entity says what is due -> activities run the SDK's pipeline steps. All logic li
 from __future__ import annotations
 
 from collections.abc import Generator
+from datetime import UTC, datetime
 from typing import Any, Dict  # noqa: UP035 (see JsonObject)
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from agent_memory.durable import activities, entity, orchestration, trigger
+from agent_memory.durable import (
+    activities,
+    deadletters,
+    entity,
+    forget,
+    orchestration,
+    sweeper,
+    trigger,
+)
 from agent_memory.durable.app_settings import create_lease_container
 from agent_memory.durable.names import (
     COSMOS_CONNECTION,
     COUNTER_ENTITY,
     DATABASE_SETTING,
+    DEAD_LETTER_ENTITY,
+    FORGET_FUNCTION,
     LEASE_CONTAINER,
     MONITORED_CONTAINER,
     ORCHESTRATOR,
+    SWEEPER_FUNCTION,
     TRIGGER_FUNCTION,
 )
 
@@ -49,10 +61,15 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 )
 @app.durable_client_input(client_name="client")
 async def turns_changed(
-    documents: func.DocumentList, client: df.DurableOrchestrationClient
+    documents: func.DocumentList, client: df.DurableOrchestrationClient, context: func.Context
 ) -> None:
-    """New turns: start one orchestration per user (skipped unless the owner is durable)."""
-    await trigger.on_change_feed(client, documents)
+    """New turns: start one orchestration per user (skipped unless the owner is durable).
+
+    On the retry policy's last attempt, what still cannot be started is dead-lettered.
+    """
+    retry = context.retry_context
+    last = retry is not None and retry.retry_count >= retry.max_retry_count
+    await trigger.on_change_feed(client, documents, last_attempt=last)
 
 
 @app.function_name(ORCHESTRATOR)
@@ -67,6 +84,31 @@ def memory_pipeline(context: df.DurableOrchestrationContext) -> Generator[Any, A
 def memory_counter(context: df.DurableEntityContext) -> None:
     """The per-user counter: ``record``, ``complete``, ``get``."""
     entity.handle(context)
+
+
+@app.function_name(DEAD_LETTER_ENTITY)
+@app.entity_trigger(context_name="context")
+def memory_deadletters(context: df.DurableEntityContext) -> None:
+    """Batches the trigger could not start after its last retry: ``put``, ``remove``."""
+    deadletters.handle(context)
+
+
+@app.function_name(SWEEPER_FUNCTION)
+@app.timer_trigger(arg_name="timer", schedule=sweeper.SWEEP_SCHEDULE, run_on_startup=False)
+@app.durable_client_input(client_name="client")
+async def memory_sweeper(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    """Every five minutes: replay dead letters, re-run dead instances, purge old history."""
+    await sweeper.sweep(client, datetime.now(UTC))
+
+
+@app.function_name(FORGET_FUNCTION)
+@app.route(route="users/{user_id}/forget", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def forget_user(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """``POST /api/users/{user_id}/forget``: the user's task-hub state, then its memory."""
+    return await forget.forget_user_http(client, req.route_params.get("user_id", ""))
 
 
 @app.function_name("extract_memories")

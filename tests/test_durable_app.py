@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,16 @@ import function_app
 from agent_memory.durable import activities
 from agent_memory.durable.app_settings import create_lease_container, function_app_settings
 from agent_memory.durable.messages import THREAD_STEPS, USER_STEPS
-from agent_memory.durable.names import ACTIVITIES, COUNTER_ENTITY, ORCHESTRATOR, TRIGGER_FUNCTION
+from agent_memory.durable.names import (
+    ACTIVITIES,
+    COUNTER_ENTITY,
+    DEAD_LETTER_ENTITY,
+    FORGET_FUNCTION,
+    ORCHESTRATOR,
+    SWEEPER_FUNCTION,
+    TRIGGER_FUNCTION,
+)
+from agent_memory.durable.timing import FUNCTION_TIMEOUT
 from agent_memory.durable.worker import get_worker, use_worker
 from tests.durable.replay import indexed
 from tests.support.openai_server import FakeOpenAIServer
@@ -37,6 +47,9 @@ def test_the_app_indexes_trigger_orchestrator_entity_and_every_activity() -> Non
         TRIGGER_FUNCTION: {"cosmosDBTrigger", "durableClient"},
         ORCHESTRATOR: {"orchestrationTrigger"},
         COUNTER_ENTITY: {"entityTrigger"},
+        DEAD_LETTER_ENTITY: {"entityTrigger"},
+        SWEEPER_FUNCTION: {"timerTrigger", "durableClient"},
+        FORGET_FUNCTION: {"httpTrigger", "http", "durableClient"},
         **{activity: {"activityTrigger"} for activity in ACTIVITIES},
     }
     assert set(ACTIVITIES) == {*THREAD_STEPS, *USER_STEPS}
@@ -78,10 +91,19 @@ def test_host_json_pins_the_bundle_and_configures_the_task_hub() -> None:
     }
     durable = host["extensions"]["durableTask"]
     assert re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,44}", durable["hubName"])
-    assert durable["maxConcurrentActivityFunctions"] > 0
+    # the partition count is fixed when the task hub is created: the maximum, up front
+    assert durable["storageProvider"]["partitionCount"] == 16
+    assert 0 < durable["maxConcurrentActivityFunctions"] <= 8  # each one calls the model
     assert durable["maxConcurrentOrchestratorFunctions"] > 0
+    assert durable["maxConcurrentEntityFunctions"] > 0
     assert durable["overridableExistingInstanceStates"] == "NonRunningStates"
-    assert host["logging"]["logLevel"]["default"] in {"Warning", "Information"}
+    assert durable["tracing"]["traceInputsAndOutputs"] is False
+    levels = host["logging"]["logLevel"]
+    assert levels["default"] == "Warning"
+    assert {levels[k] for k in levels if "DurableTask" in k} == {"Warning"}
+    # claims outlive the worst case computed from this timeout
+    hours, minutes, seconds = (int(p) for p in host["functionTimeout"].split(":"))
+    assert timedelta(hours=hours, minutes=minutes, seconds=seconds) == FUNCTION_TIMEOUT
 
 
 def test_the_settings_template_holds_every_setting_the_app_reads() -> None:

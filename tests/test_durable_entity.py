@@ -315,3 +315,17 @@ def test_forget_deletes_the_entity(entities: EntityHost) -> None:
     (result,) = entities.run(COUNTER_ENTITY, "dana", [(FORGET, None)])
     assert not result["isError"]
     assert entities.state(COUNTER_ENTITY, "dana") is None
+
+
+def test_a_dropped_thread_redelivered_late_is_not_counted_twice(entities: EntityHost) -> None:
+    def seq_turns(thread: str, *seqs: int) -> list[dict[str, Any]]:
+        return [{"thread_id": thread, "turn_id": f"{thread}-{s}", "lsn": 1, "seq": s} for s in seqs]
+
+    call(entities, record("a", seq_turns("kitchen", 10, 11)))
+    call(entities, complete("a", done=[{"step": "extract_memories", "thread_id": "kitchen"}]))
+    later = NOW + IDLE_AFTER
+    call(entities, record("b", seq_turns("garden", 50), at=later))  # kitchen is dropped
+    state = call(entities, (GET, {}))
+    assert "kitchen" not in state["threads"] and state["evicted_seq"] == 11
+    assert call(entities, record("c", seq_turns("kitchen", 10, 11), at=later))["counted"] == 0
+    assert call(entities, record("d", seq_turns("kitchen", 5, 12), at=later))["counted"] == 1

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agent_memory.durable import orchestration
 from agent_memory.durable.names import ORCHESTRATOR
 from agent_memory.durable.timing import HOLD_OFF, MAX_ATTEMPTS, QUARANTINE_AFTER
 from tests.durable.replay import (
@@ -216,5 +219,77 @@ async def test_a_poison_thread_is_quarantined_without_blocking_reconcile_or_othe
         assert poison["quarantined"] and poison["failures"] == QUARANTINE_AFTER
         assert "400" in poison["error"]
         assert counter["pending"] == [] and counter["in_flight"] == {}
+    finally:
+        await rig.close()
+
+
+async def test_extraction_runs_in_bounded_activities_until_nothing_is_left(
+    openai_server: FakeOpenAIServer, db_path: Path
+) -> None:
+    openai_server.script(answer)
+    rig = DurableRig(openai_server, db_path, FACT_EXTRACTION_EVERY_N="10", **ONLY_EXTRACTION)
+    try:
+        long = [("user", f"Note {i}: " + "the garden needs water. " * 400) for i in range(10)]
+        turns = await rig.add("kitchen", long)  # one model batch per turn: 10 batches
+        (run,) = await rig.deliver(documents(turns))
+        extractions = [c for c in rig.host.calls if c.name == "extract_memories"]
+        assert [c.result["batches"] for c in extractions] == [4, 4, 2]
+        assert [c.result["remaining"] for c in extractions] == [6, 2, 0]
+        assert run.output["rounds"] == 3 and run.output["failed"] == []
+        watermark = await rig.client.store.get_watermark("dana", "kitchen", "extract_memories")
+        assert watermark == turns[-1].seq
+        assert rig.counter()["pending"] == [] and rig.counter()["in_flight"] == {}
+    finally:
+        await rig.close()
+
+
+async def test_a_duplicate_run_of_an_extraction_writes_nothing(
+    extraction_rig: DurableRig, openai_server: FakeOpenAIServer
+) -> None:
+    turns = await extraction_rig.add("kitchen", CONVERSATION[:1])
+    extractions = 0
+
+    def slow_second_opinion(body: dict[str, Any]) -> Any:
+        nonlocal extractions
+        reply = answer(body)
+        if body["messages"][0]["content"].startswith("You extract"):
+            extractions += 1
+            if extractions == 2:  # the duplicate run: slower, and the model changed its mind
+                time.sleep(0.5)
+                for item in reply["items"]:
+                    item["content"] = item["content"].replace("vegetarian", "vegan")
+        return reply
+
+    openai_server.script(slow_second_opinion)
+    request = {"user_id": "dana", "thread_id": "kitchen", "max_batches": 4}
+    run = extraction_rig.host.activities["extract_memories"]
+    runs = await asyncio.gather(run(request), run(request))  # at-least-once delivery
+    again, first = sorted(runs, key=lambda r: r["created"])
+
+    assert extractions == 2
+    assert first["created"] == 1 and first["watermark"] == turns[-1].seq
+    assert (again["created"], again["covered"], again["watermark"]) == (0, 1, turns[-1].seq)
+    memories = await extraction_rig.client.get_memories("dana")
+    assert [m.content for m in memories] == ["Dana is vegetarian."]
+
+
+async def test_a_long_drain_continues_as_new_with_a_fresh_history(
+    openai_server: FakeOpenAIServer, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(orchestration, "MAX_ROUNDS", 1)
+    openai_server.script(answer)
+    rig = DurableRig(openai_server, db_path, FACT_EXTRACTION_EVERY_N="10", **ONLY_EXTRACTION)
+    try:
+        long = [("user", f"Note {i}: " + "the garden needs water. " * 400) for i in range(10)]
+        turns = await rig.add("kitchen", long)
+        (run,) = await rig.deliver(documents(turns))
+        instance = rig.host.instances[run.instance_id]
+        assert instance.generations == 2  # three executions of one round each
+        assert run.done and run.output["rounds"] == 1 and run.output["counted"] == 0
+        assert json.loads(instance.input_json)["generation"] == 2
+        assert json.loads(instance.input_json)["turns"] == []
+        watermark = await rig.client.store.get_watermark("dana", "kitchen", "extract_memories")
+        assert watermark == turns[-1].seq
+        assert rig.counter()["pending"] == [] and rig.counter()["in_flight"] == {}
     finally:
         await rig.close()

@@ -135,8 +135,25 @@ async def test_the_registered_trigger_starts_orchestrations(
     feed = func.DocumentList([func.Document.from_dict(d) for d in BATCH])
     starter = new_client()
     monkeypatch.setenv("MEMORY_PROCESSOR_OWNER", "durable")
-    await body(documents=feed, client=starter)
+    await body(documents=feed, client=starter, context=invocation(retry_count=0))
     assert len(starter.started) == 2
     monkeypatch.setenv("MEMORY_PROCESSOR_OWNER", "inprocess")
-    await body(documents=func.DocumentList([func.Document.from_dict(BATCH[0])]), client=starter)
+    one = func.DocumentList([func.Document.from_dict(BATCH[0])])
+    await body(documents=one, client=starter, context=invocation(retry_count=0))
     assert len(starter.started) == 2
+
+
+def invocation(retry_count: int, max_retry_count: int = 5) -> Any:
+    """The invocation context the Functions worker passes (its own ``Context`` class)."""
+    runtime = pytest.importorskip("azure_functions_runtime.bindings.context")
+    from azure_functions_runtime.bindings.retrycontext import RetryContext
+    from azure_functions_runtime.bindings.tracecontext import TraceContext
+
+    return runtime.Context(
+        TRIGGER_FUNCTION,
+        ".",
+        "invocation-1",
+        runtime._invocation_id_local,
+        TraceContext("", "", {}),
+        RetryContext(retry_count, max_retry_count, None),
+    )

@@ -685,7 +685,13 @@ class HostClient:
         self.started: dict[str, Any] = {}
         self.start_calls = 0
 
-    async def get_status(self, instance_id: str, *_: Any, **__: Any) -> Any:
+    async def get_status(
+        self,
+        instance_id: str,
+        show_history: bool = False,
+        show_history_output: bool = False,
+        show_input: bool = False,
+    ) -> Any:
         instance = self.host.instances.get(instance_id)
         if instance is None:  # the extension answers 404 with an empty body
             return DurableOrchestrationStatus()
@@ -694,6 +700,7 @@ class HostClient:
             instanceId=instance_id,
             createdTime=instance.created.isoformat(),
             lastUpdatedTime=(instance.updated or instance.created).isoformat(),
+            input=instance.input_json if show_input else None,
             runtimeStatus=instance.status,
             output=instance.state.get("output"),
         )

@@ -10,7 +10,8 @@ nothing when any function fails here.
 The worker's code is the ``azure-functions-runtime`` package (pure Python; on 3.11 installed
 with ``pip install --no-deps --ignore-requires-python azure-functions-runtime
 azurefunctions-extensions-base``). Only ``BindingInfo`` of the worker's protobuf module is
-read while indexing; the ``azure.functions`` enums it compares against stand in for it.
+read while indexing; its values are those of the worker's ``FunctionRpc.proto``
+(``BindingInfo.Direction``: in 0, out 1, inout 2; ``BindingInfo.DataType``: undefined 0).
 """
 
 from __future__ import annotations
@@ -24,17 +25,8 @@ from typing import Any
 
 
 def protos() -> Any:
-    """The ``BindingInfo`` enum values ``Registry.add_indexed_function`` compares with."""
-    from azure.functions.decorators.core import BindingDirection, DataType
-
-    return SimpleNamespace(
-        BindingInfo=SimpleNamespace(
-            in_=BindingDirection.IN,
-            out=BindingDirection.OUT,
-            inout=BindingDirection.INOUT,
-            undefined=DataType.UNDEFINED,
-        )
-    )
+    """The ``BindingInfo`` values ``Registry.add_indexed_function`` compares with."""
+    return SimpleNamespace(BindingInfo=SimpleNamespace(in_=0, out=1, inout=2, undefined=0))
 
 
 def index(app_dir: Path) -> list[dict[str, Any]]:

@@ -40,10 +40,28 @@ KNOWN_MEMORIES_IN_PROMPT = 40
 MIN_CONFIDENCE = 0.5
 
 
+async def _covered(
+    store: AsyncMemoryStore, user_id: str, thread_id: str, last: int, result: ExtractResult
+) -> bool:
+    """True (and counted in ``covered``) when the watermark already covers a batch ending at
+    ``last``: a duplicate run of the step (at-least-once delivery) then writes nothing."""
+    current = await store.get_watermark(user_id, thread_id, EXTRACT_STEP)
+    if current < last:
+        return False
+    result.watermark = max(result.watermark, current)
+    result.covered += 1
+    return True
+
+
 async def extract_memories(
     store: AsyncMemoryStore, ai: AsyncModelClient, request: ThreadRequest
 ) -> ExtractResult:
-    """Extract memories from every turn after the thread's extraction watermark."""
+    """Extract memories from the turns after the thread's extraction watermark.
+
+    At most ``request.max_batches`` model batches (all when None); ``remaining`` in the
+    result counts the turns left. A batch the watermark already covers (a concurrent run of
+    the same step wrote it) is skipped before the model call and again before any write.
+    """
     user_id, thread_id = request.user_id, request.thread_id
     epoch = await store.user_epoch(user_id)
     watermark = await store.get_watermark(user_id, thread_id, EXTRACT_STEP)
@@ -66,7 +84,15 @@ async def _extract(
     result: ExtractResult,
 ) -> None:
     user_id, thread_id = request.user_id, request.thread_id
-    for batch in pack_turns(turns):
+    batches = pack_turns(turns)
+    if request.max_batches is not None:
+        left = batches[request.max_batches :]
+        batches = batches[: request.max_batches]
+        result.remaining = sum(len(b) for b in left)
+    for batch in batches:
+        last = batch[-1].seq or 0
+        if await _covered(store, user_id, thread_id, last, result):
+            continue
         known = await store.list_memories(user_id, limit=KNOWN_MEMORIES_IN_PROMPT)
         output = await ai.parse(
             user_id=user_id,
@@ -105,12 +131,13 @@ async def _extract(
                 continue
             memories.append(memory)
         grounded, vectors = await _grounded(ai, memories, batch, result)
+        if await _covered(store, user_id, thread_id, last, result):
+            continue  # a concurrent run wrote this batch while the model answered
         for memory, vector in zip(grounded, vectors, strict=True):
             if await store.create_memory(memory, vector, epoch=epoch):
                 result.created += 1
             else:
                 result.duplicates += 1
-        last = batch[-1].seq or 0
         result.watermark = await store.advance_watermark(
             user_id, thread_id, EXTRACT_STEP, last, epoch=epoch
         )

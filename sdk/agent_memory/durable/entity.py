@@ -1,4 +1,4 @@
-"""The per-user counter entity: pure transitions over a typed, versioned, bounded state.
+"""The per-user counter entity: transitions over a typed, versioned, bounded state.
 
 One entity per user (key = user id) serializes counting without ETag loops. ``record`` counts
 each new turn at most once and hands out the steps that come due; ``complete`` releases what an
@@ -124,6 +124,12 @@ class CounterState(_State):
     drainer: str | None = Field(default=None, description="instance waiting on held-off steps")
     drainer_until: datetime | None = Field(default=None, description="then presumed gone")
     evicted_threads: int = Field(default=0, ge=0, description="idle threads dropped so far")
+    evicted_seq: int = Field(
+        default=0,
+        ge=0,
+        description="highest key of a dropped thread: a seq at or below it, "
+        "in a thread the state does not track, counts as counted",
+    )
     last_owner: str | None = None
 
 
@@ -205,8 +211,23 @@ def _trim(state: CounterState, now: datetime) -> None:
         )
         idle += quiet[:excess]
     for thread_id in idle:
-        del state.threads[thread_id]
+        dropped = state.threads.pop(thread_id)
+        last = max([dropped.floor, *(hi for _, hi in dropped.ranges)])
+        state.evicted_seq = max(state.evicted_seq, last)
     state.evicted_threads += len(idle)
+
+
+def _new_thread(state: CounterState, turns: list[TurnRef]) -> ThreadCounter:
+    """The counter of a thread the state does not track (new, or dropped earlier).
+
+    Its floor starts at the highest key of any dropped thread when the turns carry ``seq``
+    (which the store assigns in time order across threads), so a late redelivery of a
+    dropped thread's batch is not counted twice; at worst a very late first batch of another
+    thread is taken as counted, which only delays its steps. ``_lsn`` keys do not compare
+    across threads: their floor starts at 0.
+    """
+    seq_keyed = all(t.seq is not None for t in turns)
+    return ThreadCounter(floor=state.evicted_seq if seq_keyed else 0)
 
 
 def _hold_off(failures: int) -> timedelta:
@@ -274,7 +295,6 @@ def _next_wake(state: CounterState, instance_id: str, now: datetime) -> datetime
 
 def record(state: CounterState, op: RecordOperation) -> tuple[CounterState, Work]:
     """Count the batch's new turns, thread by thread, and hand out what they make due."""
-    state = state.model_copy(deep=True)
     # a re-run of an instance (same id) takes back what its earlier execution held
     for key, claim in list(state.in_flight.items()):
         if claim.instance_id == op.instance_id:
@@ -283,7 +303,7 @@ def record(state: CounterState, op: RecordOperation) -> tuple[CounterState, Work
     due: list[Step] = []
     counted = 0
     for thread_id, turns in _by_thread(op.turns).items():
-        thread = state.threads.get(thread_id) or ThreadCounter()
+        thread = state.threads.get(thread_id) or _new_thread(state, turns)
         new = sum(1 for t in turns if not thread.covers(t.key))
         thread.add_range(min(t.key for t in turns), max(t.key for t in turns))
         thread.seen = op.now
@@ -314,8 +334,8 @@ def record(state: CounterState, op: RecordOperation) -> tuple[CounterState, Work
 
 def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, Work]:
     """Release the caller's claims, hold off or quarantine failures, hand out what is due."""
-    state = state.model_copy(deep=True)
     done = {s.key for s in op.done}
+    again = {s.key for s in op.again}
     errors = {f.step.key: f.error for f in op.failures}
     failed = {s.key for s in op.failed} | set(errors)
     unfinished: set[str] = set()
@@ -325,6 +345,8 @@ def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, 
         del state.in_flight[key]
         if key in done:
             state.health.pop(key, None)
+            if key in again:
+                state.pending.append(claim.step)  # bounded run: the rest goes out again now
             continue
         unfinished.add(key)
         state.pending.append(claim.step)
@@ -347,7 +369,6 @@ def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, 
 
 def release(state: CounterState, op: ReleaseOperation) -> tuple[CounterState, Work]:
     """Lift the quarantine (and hold-off) of the named steps, or of every step; queue them."""
-    state = state.model_copy(deep=True)
     for key, health in list(state.health.items()):
         if op.keys is None or key in op.keys:
             del state.health[key]
@@ -376,7 +397,12 @@ class EntityContext(Protocol):
 
 
 def apply(state: CounterState, operation: str | None, payload: Any) -> tuple[CounterState, Any]:
-    """Run one operation; return the new state and the JSON result."""
+    """Run one operation; return the new state and the JSON result.
+
+    The transitions update ``state`` in place (it is loaded afresh for every invocation, and
+    a failing operation raises before the entity stores anything): copying a state of a
+    thousand threads would cost more than the operation itself.
+    """
     if operation == RECORD:
         state, work = record(state, RecordOperation.model_validate(payload))
         return state, work.model_dump(mode="json")

@@ -79,6 +79,14 @@ class PipelineInput(_Message):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     owner: str = OWNER_DURABLE
     generation: int = Field(default=0, ge=0, description="executions continued as new so far")
+    reruns: int = Field(default=0, ge=0, description="times the sweeper started it again")
+
+
+class OrchestrationRequest(_Message):
+    """One orchestration to start: its derived instance id and its input."""
+
+    instance_id: str
+    input: PipelineInput
 
 
 class RecordOperation(_Message):
@@ -106,6 +114,9 @@ class CompleteOperation(_Message):
     done: list[Step] = Field(default_factory=list)
     failed: list[Step] = Field(default_factory=list)
     failures: list[StepFailure] = Field(default_factory=list, description="failed, with errors")
+    again: list[Step] = Field(
+        default_factory=list, description="ran, but left work for another run (bounded work)"
+    )
     more: bool = True
 
 

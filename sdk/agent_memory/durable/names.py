@@ -16,6 +16,9 @@ from agent_memory.models import TURNS_CONTAINER
 TRIGGER_FUNCTION: Final = "turns_changed"
 ORCHESTRATOR: Final = "memory_pipeline"
 COUNTER_ENTITY: Final = "memory_counter"
+DEAD_LETTER_ENTITY: Final = "memory_deadletters"
+SWEEPER_FUNCTION: Final = "memory_sweeper"
+FORGET_FUNCTION: Final = "forget_user"
 #: Activities are named after the steps they run.
 ACTIVITIES: Final = (EXTRACT_STEP, RECONCILE_STEP, THREAD_SUMMARY_STEP, USER_SUMMARY_STEP)
 

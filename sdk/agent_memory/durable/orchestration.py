@@ -47,6 +47,9 @@ MAX_ROUNDS: Final = 8
 MAX_WAITS: Final = 16
 #: Executions of one instance (``continue_as_new``) before it stops; the sweeper re-runs it.
 MAX_GENERATIONS: Final = 64
+#: Model batches one extraction activity processes; what is left goes out in the next round,
+#: so no invocation comes near ``functionTimeout``.
+MAX_BATCHES_PER_ACTIVITY: Final = 4
 _ERROR_CHARS: Final = 500
 
 
@@ -120,7 +123,13 @@ def _json(message: BaseModel) -> dict[str, Any]:
 
 def activity_input(step: Step, user_id: str, thresholds: Thresholds) -> dict[str, Any]:
     """The small JSON request of the activity that runs ``step``."""
-    if step.step in (EXTRACT_STEP, THREAD_SUMMARY_STEP):
+    if step.step == EXTRACT_STEP:
+        assert step.thread_id is not None
+        request = ThreadRequest(
+            user_id=user_id, thread_id=step.thread_id, max_batches=MAX_BATCHES_PER_ACTIVITY
+        )
+        return _json(request)
+    if step.step == THREAD_SUMMARY_STEP:
         assert step.thread_id is not None
         return _json(ThreadRequest(user_id=user_id, thread_id=step.thread_id))
     if step.step == RECONCILE_STEP:
@@ -151,8 +160,7 @@ def _run_phase(
     context: OrchestrationContext,
     request: PipelineInput,
     steps: Sequence[Step],
-    done: list[Step],
-    failed: list[StepFailure],
+    outcome: RoundOutcome,
 ) -> Generator[Any, Any, bool]:
     """Run ``steps`` in parallel with retries; record each outcome; True if all succeeded."""
     options = retry_options()
@@ -168,29 +176,38 @@ def _run_phase(
     outcomes = yield from _settle(context, tasks)
     for step, (ok, value) in zip(steps, outcomes, strict=True):
         if ok:
-            done.append(step)
+            outcome.done.append(step)
+            if isinstance(value, dict) and int(value.get("remaining") or 0) > 0:
+                outcome.again.append(step)
         else:
-            failed.append(StepFailure(step=step, error=str(value)))
+            outcome.failed.append(StepFailure(step=step, error=str(value)))
     return all(ok for ok, _ in outcomes)
+
+
+class RoundOutcome(BaseModel):
+    """What a round did: steps done (``again``: done, with work left), steps failed."""
+
+    done: list[Step] = []
+    again: list[Step] = []
+    failed: list[StepFailure] = []
 
 
 def run_round(
     context: OrchestrationContext, request: PipelineInput, steps: Sequence[Step]
-) -> Generator[Any, Any, tuple[list[Step], list[StepFailure]]]:
+) -> Generator[Any, Any, RoundOutcome]:
     """Extractions, then reconcile and thread summaries, then the user summary.
 
     A failed extraction does not hold back reconcile: reconcile works on the facts stored so
     far, and the failed thread's turns stay pending for its next attempt.
     """
-    done: list[Step] = []
-    failed: list[StepFailure] = []
+    outcome = RoundOutcome()
     extractions = [s for s in steps if s.step == EXTRACT_STEP]
-    yield from _run_phase(context, request, extractions, done, failed)
+    yield from _run_phase(context, request, extractions, outcome)
     second = [s for s in steps if s.step in (RECONCILE_STEP, THREAD_SUMMARY_STEP)]
-    yield from _run_phase(context, request, second, done, failed)
+    yield from _run_phase(context, request, second, outcome)
     last = [s for s in steps if s.step == USER_SUMMARY_STEP]
-    yield from _run_phase(context, request, last, done, failed)
-    return done, failed
+    yield from _run_phase(context, request, last, outcome)
+    return outcome
 
 
 def pipeline(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
@@ -226,20 +243,21 @@ def pipeline(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any
                 context.continue_as_new(_json(_next_generation(request)))
             break
         if work.steps:
-            done, failed = yield from run_round(context, request, work.steps)
+            outcome = yield from run_round(context, request, work.steps)
             result.rounds += 1
-            result.done.extend(done)
-            result.failed.extend(failed)
+            result.done.extend(outcome.done)
+            result.failed.extend(outcome.failed)
         else:
             assert work.wake_at is not None
             yield context.create_timer(work.wake_at)
             result.waits += 1
-            done, failed = [], []
+            outcome = RoundOutcome()
         finish = CompleteOperation(
             instance_id=context.instance_id,
             now=context.current_utc_datetime,
-            done=done,
-            failures=failed,
+            done=outcome.done,
+            again=outcome.again,
+            failures=outcome.failed,
         )
         work = Work.model_validate(
             (yield context.call_entity(entity, COMPLETE, _json(finish), expected_type=dict))

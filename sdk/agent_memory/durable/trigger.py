@@ -16,9 +16,10 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from agent_memory.durable.messages import PipelineInput, TurnRef
+from agent_memory.durable.deadletters import dead_letter
+from agent_memory.durable.messages import OrchestrationRequest, PipelineInput, TurnRef
 from agent_memory.durable.names import ORCHESTRATOR
 from agent_memory.pipeline.due import Thresholds
 from agent_memory.pipeline.status import OWNER_DURABLE
@@ -29,15 +30,6 @@ logger = logging.getLogger("agent_memory.durable")
 
 #: Fields a change-feed document must have to be a turn.
 TURN_FIELDS = ("id", "user_id", "thread_id", "role", "_lsn")
-
-
-class OrchestrationRequest(BaseModel):
-    """One orchestration to start: its derived instance id and its input."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    instance_id: str
-    input: PipelineInput
 
 
 def feed_turn(document: Mapping[str, Any]) -> tuple[str, TurnRef] | None:
@@ -63,12 +55,20 @@ def feed_turn(document: Mapping[str, Any]) -> tuple[str, TurnRef] | None:
     return user_id, turn
 
 
+#: Every pipeline instance id starts with this.
+INSTANCE_PREFIX: Final = "memory-"
+
+
+def instance_prefix(user_id: str) -> str:
+    """``memory-<sha256(user)[:12]>-``: what every instance id of the user starts with."""
+    return f"{INSTANCE_PREFIX}{hashlib.sha256(user_id.encode()).hexdigest()[:12]}-"
+
+
 def instance_id_for(user_id: str, turns: Sequence[TurnRef]) -> str:
     """``memory-<user hash>-<batch hash>``: the same turns always give the same id."""
     keys = sorted((user_id, t.thread_id, t.turn_id, t.lsn) for t in turns)
     batch = hashlib.sha256(json.dumps(keys, separators=(",", ":")).encode()).hexdigest()
-    user = hashlib.sha256(user_id.encode()).hexdigest()
-    return f"memory-{user[:12]}-{batch[:32]}"
+    return f"{instance_prefix(user_id)}{batch[:32]}"
 
 
 def plan(
@@ -102,6 +102,10 @@ class StarterClient(Protocol):
     """What the trigger uses of ``azure.durable_functions.DurableOrchestrationClient``."""
 
     async def get_status(self, instance_id: str) -> Any: ...
+
+    async def signal_entity(
+        self, entityId: Any, operation_name: str, operation_input: Any | None = None
+    ) -> Any: ...
 
     async def start_new(
         self,
@@ -144,17 +148,46 @@ async def _start(client: StarterClient, request: OrchestrationRequest) -> str | 
 
 
 async def start(client: StarterClient, requests: Sequence[OrchestrationRequest]) -> list[str]:
-    """Start every request whose instance does not exist yet; the ids started."""
-    started = await asyncio.gather(*(_start(client, r) for r in requests))
-    return [instance_id for instance_id in started if instance_id is not None]
+    """Start every request whose instance does not exist yet; the ids started.
+
+    Every request is tried; the first failure is raised after all have been.
+    """
+    started, failed = await _start_each(client, requests)
+    if failed:
+        raise failed[0][1]
+    return started
+
+
+async def _start_each(
+    client: StarterClient, requests: Sequence[OrchestrationRequest]
+) -> tuple[list[str], list[tuple[OrchestrationRequest, Exception]]]:
+    outcomes = await asyncio.gather(*(_start(client, r) for r in requests), return_exceptions=True)
+    started: list[str] = []
+    failed: list[tuple[OrchestrationRequest, Exception]] = []
+    for request, outcome in zip(requests, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            failed.append((request, outcome))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        elif outcome is not None:
+            started.append(outcome)
+    return started, failed
 
 
 async def on_change_feed(
     client: StarterClient,
     documents: Iterable[Mapping[str, Any]],
     settings: Settings | None = None,
+    *,
+    last_attempt: bool = False,
 ) -> list[str]:
-    """The trigger body: skip unless the durable app owns the pipeline, else start per user."""
+    """The trigger body: skip unless the durable app owns the pipeline, else start per user.
+
+    A request that cannot be started fails the invocation, so the retry policy delivers the
+    batch again (started instances are skipped then). On the ``last_attempt`` of the retry
+    policy, after which the Cosmos DB trigger would checkpoint past the batch, the requests
+    that still fail are written to the dead-letter entities for the sweeper instead.
+    """
     settings = settings or Settings.from_env()
     batch = list(documents)
     if settings.processor_owner != OWNER_DURABLE:
@@ -164,4 +197,9 @@ async def on_change_feed(
             len(batch),
         )
         return []
-    return await start(client, plan(batch, thresholds=settings.thresholds))
+    started, failed = await _start_each(client, plan(batch, thresholds=settings.thresholds))
+    if failed and not last_attempt:
+        raise failed[0][1]
+    if failed:
+        await dead_letter(client, [request for request, _ in failed])
+    return started

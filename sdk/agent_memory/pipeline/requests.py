@@ -15,10 +15,15 @@ class _Message(BaseModel):
 
 
 class ThreadRequest(_Message):
-    """Input of ``extract_memories`` and ``summarize_thread``."""
+    """Input of ``extract_memories`` and ``summarize_thread``.
+
+    ``max_batches`` bounds the model batches one extraction run processes (None: all); the
+    result's ``remaining`` says how many turns it left for the next run.
+    """
 
     user_id: UserId
     thread_id: ThreadId
+    max_batches: int | None = Field(default=None, ge=1)
 
 
 class UserRequest(_Message):
@@ -48,6 +53,8 @@ class ExtractResult(_Message):
     #: (``prompt_copy``, ``unsupported``; see ``agent_memory.pipeline.grounding``).
     ungrounded: dict[str, int] = Field(default_factory=dict)
     forgotten: bool = Field(default=False, description="The user was forgotten mid-step.")
+    remaining: int = Field(default=0, description="turns left for the next run (max_batches)")
+    covered: int = Field(default=0, description="batches a concurrent run had already covered")
 
 
 class ReconcileResult(_Message):
