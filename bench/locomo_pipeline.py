@@ -79,6 +79,9 @@ def _load_module(name: str, path: Path) -> ModuleType:
 
 locomo = _load_module("bench_locomo", ROOT / "bench" / "locomo.py")
 local_model = _load_module("local_model", ROOT / "scripts" / "local_model.py")
+#: The grounding arithmetic of this tree, loaded by path so that ``--baseline-sdk`` runs (an
+#: older SDK first on ``PYTHONPATH``) are audited with the same bars.
+audit = _load_module("grounding_audit", ROOT / "sdk" / "agent_memory" / "pipeline" / "grounding.py")
 
 
 # -- QA -------------------------------------------------------------------------------------
@@ -148,6 +151,7 @@ class Figures:
     output_tokens: int = 0
     calls_by_step: dict[str, int] = field(default_factory=dict)
     memories: dict[str, int] = field(default_factory=dict)
+    audit: dict[str, int] = field(default_factory=dict)
     ungrounded: dict[str, int] = field(default_factory=dict)
     kept_examples: list[str] = field(default_factory=list)
     dropped_summary_lines: dict[str, int] = field(default_factory=dict)
@@ -204,12 +208,13 @@ def run_one(
             memories = client.get_memories(user_id, limit=1000)
             figures.memories = dict(Counter(m.type for m in memories))
             figures.kept_examples = [f"{m.type}: {m.content}" for m in memories[:8]]
+            figures.audit = _audit(memories, sessions)
             for result in report.extracted.values():
-                for reason, n in result.ungrounded.items():
+                for reason, n in getattr(result, "ungrounded", {}).items():
                     figures.ungrounded[reason] = figures.ungrounded.get(reason, 0) + n
             summaries = [*report.thread_summaries.values(), report.user_summary]
             for summary in summaries:
-                for reason, n in (summary.ungrounded if summary else {}).items():
+                for reason, n in getattr(summary, "ungrounded", {}).items():
                     figures.dropped_summary_lines[reason] = (
                         figures.dropped_summary_lines.get(reason, 0) + n
                     )
@@ -261,6 +266,31 @@ def run_one(
     return figures
 
 
+def _audit(memories: Sequence[Any], sessions: Sequence[Any]) -> dict[str, int]:
+    """Stored memories by what the lexical bars say of them against the prompt in use.
+
+    ``copies``: more of the memory's words are in the extraction prompt than in its cited
+    turns, and most are; ``weak``: under half its words are in its cited turns.
+    """
+    from agent_memory.prompts import extraction
+
+    text = {
+        t["id"]: f"{t['metadata']['name']}: {t['content']}\n{audit.date_forms(t['created_at'])}"
+        for s in sessions
+        for t in s.turns
+    }
+    out = {"stored": len(memories), "copies": 0, "weak": 0}
+    for m in memories:
+        cited = "\n".join(text.get(i, "") for i in m.source_turn_ids)
+        lexical = audit.lexical_support(m.content, cited)
+        prompt = audit.lexical_support(m.content, extraction.SYSTEM)
+        if prompt > lexical and prompt >= audit.COPY_BAR:
+            out["copies"] += 1
+        elif lexical < audit.LEXICAL_BAR:
+            out["weak"] += 1
+    return out
+
+
 # -- report ---------------------------------------------------------------------------------
 
 
@@ -298,7 +328,12 @@ def render(runs: Sequence[Figures], model: str, sessions: int) -> str:
     ]
     for kind in MEMORY_TYPES:
         out.append(f"| {kind} memories per turn | {memories.get(kind, 0) / turns:.3f} |")
+    audited: Counter[str] = Counter()
+    for r in runs:
+        audited.update(r.audit)
     out.append(f"| memories kept / dropped by grounding | {kept} / {sum(dropped.values())} |")
+    out.append(f"| stored memories that copy the prompt (lexical audit) | {audited['copies']} |")
+    out.append(f"| stored memories under half supported by cited turns | {audited['weak']} |")
     for reason, n in sorted(dropped.items()):
         out.append(f"| &nbsp;&nbsp;dropped as `{reason}` | {n} |")
     for reason, n in sorted(lines_dropped.items()):
