@@ -8,8 +8,8 @@ Durable Functions activities (async source; the sync one is generated).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from agent_memory._async.model import AsyncModelClient
 from agent_memory._async.store import AsyncMemoryStore
 from agent_memory.models import Memory, Summary, utcnow
 from agent_memory.pipeline.batching import pack_turns
@@ -24,6 +24,9 @@ from agent_memory.pipeline.requests import (
 )
 from agent_memory.prompts import extraction, summaries
 from agent_memory.prompts import reconcile as reconcile_prompt
+
+if TYPE_CHECKING:
+    from agent_memory._async.model import AsyncModelClient
 
 logger = logging.getLogger("agent_memory.pipeline")
 

@@ -10,8 +10,8 @@ Durable Functions activities (sync, generated).
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from agent_memory._sync.model import ModelClient
 from agent_memory._sync.store import MemoryStore
 from agent_memory.models import Memory, Summary, utcnow
 from agent_memory.pipeline.batching import pack_turns
@@ -26,6 +26,9 @@ from agent_memory.pipeline.requests import (
 )
 from agent_memory.prompts import extraction, summaries
 from agent_memory.prompts import reconcile as reconcile_prompt
+
+if TYPE_CHECKING:
+    from agent_memory._sync.model import ModelClient
 
 logger = logging.getLogger("agent_memory.pipeline")
 

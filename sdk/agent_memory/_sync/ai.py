@@ -4,22 +4,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from openai import AzureOpenAI, OpenAI
+from typing import TYPE_CHECKING, Any
 
 from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
-from agent_memory._sync.model import ModelClient
 from agent_memory._sync.store import MemoryStore
 from agent_memory.embeddings.local import LocalEmbedder
 from agent_memory.errors import ConfigurationError
 from agent_memory.settings import Settings
+
+if TYPE_CHECKING:  # openai loads only when a model is configured
+    from openai import AzureOpenAI, OpenAI
+
+    from agent_memory._sync.model import ModelClient
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
 def azure_openai_client(settings: Settings, credential: Any = None) -> AzureOpenAI:
     """Azure OpenAI with an API key, or Entra ID via ``credential`` (``DefaultAzureCredential``)."""
+    from openai import AzureOpenAI
+
     if not settings.ai_foundry_endpoint:
         raise ConfigurationError("AI_FOUNDRY_ENDPOINT is not set")
     if settings.ai_foundry_api_key:
@@ -41,6 +45,8 @@ def azure_openai_client(settings: Settings, credential: Any = None) -> AzureOpen
 
 def openai_client(settings: Settings) -> OpenAI:
     """Any OpenAI-compatible endpoint (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``)."""
+    from openai import OpenAI
+
     if not settings.openai_api_key and not settings.openai_base_url:
         raise ConfigurationError("set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)")
     return OpenAI(api_key=settings.openai_api_key or "unused", base_url=settings.openai_base_url)
@@ -74,6 +80,8 @@ def build_model_client(
     backend = settings.chat_backend
     if backend is None:
         return None
+    from agent_memory._sync.model import ModelClient
+
     if backend == "azure":
         client: OpenAI | AzureOpenAI = azure_openai_client(settings, credential)
         model = settings.chat_deployment

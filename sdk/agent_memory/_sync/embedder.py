@@ -5,13 +5,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
-from openai import AzureOpenAI, OpenAI, OpenAIError
 
 from agent_memory.errors import ModelError
+
+if TYPE_CHECKING:  # openai loads only when a model is configured
+    from openai import AzureOpenAI, OpenAI
 
 
 @runtime_checkable
@@ -48,6 +50,8 @@ class OpenAIEmbedder:
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One row per text, requested in batches of ``batch_size``."""
+        from openai import OpenAIError
+
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         for start in range(0, len(texts), self._batch_size):
             chunk = list(texts[start : start + self._batch_size])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,12 +26,12 @@ def _load(config: str, dimensions: int) -> Any:
         model = _models.get((config, dimensions))
         if model is None:
             try:
-                import wordllama
-                from wordllama import WordLlama
+                wordllama = _import_wordllama()
             except ImportError as exc:  # pragma: no cover - a declared dependency
                 raise ConfigurationError(
                     "the local embedder needs the 'wordllama' package"
                 ) from exc
+            WordLlama = wordllama.WordLlama
             package_dir = Path(wordllama.__file__).parent
             try:
                 model = WordLlama.load(
@@ -44,13 +45,34 @@ def _load(config: str, dimensions: int) -> Any:
         return model
 
 
+def _import_wordllama() -> Any:
+    """Import wordllama without keeping the root logging set-up its import does
+    (``logging.basicConfig(level=INFO)``): a library must not configure the host's logging."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        import wordllama
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return wordllama
+
+
 class LocalEmbedder:
-    """CPU embeddings with no network: 256-dimension wordllama vectors, L2-normalised."""
+    """CPU embeddings with no network: 256-dimension wordllama vectors, L2-normalised.
+
+    The model loads on the first ``embed`` (once per process), so clients that only read
+    start fast.
+    """
 
     def __init__(self, config: str = DEFAULT_CONFIG, dimensions: int = DEFAULT_DIMENSIONS) -> None:
         self.model = f"wordllama/{config}"
         self.dimensions = dimensions
-        self._wl = _load(config, dimensions)
+        self._config = config
+
+    @property
+    def _wl(self) -> Any:
+        return _load(self._config, self.dimensions)
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One row per text."""
