@@ -26,7 +26,7 @@ from agent_memory.stores.cosmos import documents as docs
 from agent_memory.stores.cosmos import queries
 from agent_memory.stores.cosmos.charges import RequestCharges
 from agent_memory.stores.cosmos.errors import guarded, translate
-from agent_memory.stores.cosmos.search import merge_hits, rank_score
+from agent_memory.stores.cosmos.search import hits_of, merge_hits, rank_score
 from agent_memory.stores.query import query_terms
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -303,6 +303,18 @@ def test_memories_and_turns_merge_by_rank_and_a_hit_with_a_query_word_wins_a_tie
         "a",
         "We adopted a kitten.",
     ]
+
+
+def test_a_vector_ranking_leaves_out_rows_below_the_similarity_floor() -> None:
+    rows = [
+        {**docs.memory_doc(memory(text), None, NOW), "score": score}
+        for text, score in (("close", 0.61), ("unrelated", 0.12))
+    ]
+    vector = queries.CosmosQuery("SELECT ...", (), "vector")
+    assert [h.content for h in hits_of("memories", rows, vector, 0.2)] == ["close"]
+    assert [h.content for h in hits_of("memories", rows, vector)] == ["close", "unrelated"]
+    hybrid = queries.CosmosQuery("SELECT ...", (), "hybrid")
+    assert len(hits_of("memories", rows, hybrid, 0.2)) == 2  # RRF rows carry no similarity
 
 
 # -- item layout ----------------------------------------------------------------------------

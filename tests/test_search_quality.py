@@ -105,7 +105,7 @@ def test_thread_context_spans_add_calls_and_skips_known_turns(tmp_path: Path) ->
         assert fts_row(store, second.seq)[1:] == ("What concert did you see?", "Lucky you.")
         assert fts_row(store, third.seq)[1:] == ("Matt Patterson, live.", "")
         ranked = ids(client, "concert", "hybrid")
-        assert ranked.index("y") < ranked.index("o")
+        assert "y" in ranked and "o" not in ranked  # the unrelated thread is not filler
 
 
 def test_interleaved_threads_keep_their_own_neighbours(client: MemoryClient) -> None:

@@ -257,8 +257,23 @@ def test_search_filters(store: MemoryStore, embed: Embed, facts: dict[str, Memor
 def test_search_with_no_usable_terms_falls_back_to_vectors(
     store: MemoryStore, embed: Embed, facts: dict[str, Memory]
 ) -> None:
-    hits = store.search("alice", query("what is the", embed, top=2))
+    hits = store.search("alice", query("what is the", embed, top=2, min_similarity=-1.0))
     assert len(hits) == 2
+    vector = store.search("alice", query("what is the", embed, top=2, mode="vector"))
+    assert [h.id for h in store.search("alice", query("what is the", embed, top=2))] == [
+        h.id for h in vector
+    ]
+
+
+def test_unrelated_items_do_not_fill_top(
+    store: MemoryStore, embed: Embed, facts: dict[str, Memory]
+) -> None:
+    for mode in ("hybrid", "text", "vector"):
+        assert store.search("alice", query("quantum chromodynamics", embed, mode=mode)) == []
+    hits = store.search("alice", query("peanuts", embed, top=5))
+    assert [h.content for h in hits][:1] == ["Alice is allergic to peanuts."]
+    for hit in store.search("alice", query("peanuts", embed, top=5, mode="vector")):
+        assert hit.score >= 0.2
 
 
 def test_turns_are_searched_only_when_asked(

@@ -4,48 +4,85 @@ The sync API lives here; :mod:`agent_memory.aio` mirrors it with coroutines.
 """
 
 import logging
-
-from agent_memory._sync.client import MemoryClient
-from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
-from agent_memory._sync.store import MemoryStore
-from agent_memory.embeddings.local import LocalEmbedder
-from agent_memory.errors import (
-    AgentMemoryError,
-    ConfigurationError,
-    ConflictError,
-    ForgottenError,
-    InvalidInputError,
-    ModelError,
-    NotFoundError,
-    StoreError,
-)
-from agent_memory.models import (
-    Memory,
-    MemoryType,
-    SearchHit,
-    Summary,
-    Turn,
-    TurnInput,
-    content_hash,
-    memory_id,
-)
-from agent_memory.settings import Settings
-from agent_memory.stores.query import SearchQuery
-from agent_memory.stores.sqlite import SqliteStore
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
 #: The SDK logs under ``agent_memory.*`` and leaves handlers to the application.
 logging.getLogger("agent_memory").addHandler(logging.NullHandler())
 
+#: Public name -> module defining it. Modules load on first use, so ``import agent_memory``
+#: (and the ``agent-memory`` command's start-up) costs nothing until a name is used.
+_EXPORTS: dict[str, str] = {
+    "MemoryClient": "agent_memory._sync.client",
+    "Embedder": "agent_memory._sync.embedder",
+    "OpenAIEmbedder": "agent_memory._sync.embedder",
+    "MemoryStore": "agent_memory._sync.store",
+    "CosmosStore": "agent_memory._sync.cosmos_store",
+    "LocalEmbedder": "agent_memory.embeddings.local",
+    "AgentMemoryError": "agent_memory.errors",
+    "ConfigurationError": "agent_memory.errors",
+    "ConflictError": "agent_memory.errors",
+    "ForgottenError": "agent_memory.errors",
+    "PartitionFullError": "agent_memory.errors",
+    "InvalidInputError": "agent_memory.errors",
+    "ModelError": "agent_memory.errors",
+    "NotFoundError": "agent_memory.errors",
+    "StoreError": "agent_memory.errors",
+    "Memory": "agent_memory.models",
+    "MemoryType": "agent_memory.models",
+    "SearchHit": "agent_memory.models",
+    "Summary": "agent_memory.models",
+    "Turn": "agent_memory.models",
+    "TurnInput": "agent_memory.models",
+    "content_hash": "agent_memory.models",
+    "memory_id": "agent_memory.models",
+    "Settings": "agent_memory.settings",
+    "SearchQuery": "agent_memory.stores.query",
+    "SqliteStore": "agent_memory.stores.sqlite",
+}
+
+if TYPE_CHECKING:
+    from agent_memory._sync.client import MemoryClient
+    from agent_memory._sync.cosmos_store import CosmosStore
+    from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
+    from agent_memory._sync.store import MemoryStore
+    from agent_memory.embeddings.local import LocalEmbedder
+    from agent_memory.errors import (
+        AgentMemoryError,
+        ConfigurationError,
+        ConflictError,
+        ForgottenError,
+        InvalidInputError,
+        ModelError,
+        NotFoundError,
+        PartitionFullError,
+        StoreError,
+    )
+    from agent_memory.models import (
+        Memory,
+        MemoryType,
+        SearchHit,
+        Summary,
+        Turn,
+        TurnInput,
+        content_hash,
+        memory_id,
+    )
+    from agent_memory.settings import Settings
+    from agent_memory.stores.query import SearchQuery
+    from agent_memory.stores.sqlite import SqliteStore
+
 
 def __getattr__(name: str) -> object:
-    """``CosmosStore`` loads ``azure.cosmos`` only when asked for."""
-    if name == "CosmosStore":
-        from agent_memory._sync.cosmos_store import CosmosStore
-
-        return CosmosStore
-    raise AttributeError(f"module 'agent_memory' has no attribute {name!r}")
+    """Load a public name's module on first use (``CosmosStore`` needs ``azure.cosmos``)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agent_memory' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [
@@ -64,6 +101,7 @@ __all__ = [
     "ModelError",
     "NotFoundError",
     "OpenAIEmbedder",
+    "PartitionFullError",
     "SearchHit",
     "SearchQuery",
     "Settings",

@@ -8,9 +8,8 @@ Durable Functions activities (async source; the sync one is generated).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent_memory._async.model import AsyncModelClient
 from agent_memory._async.store import AsyncMemoryStore
 from agent_memory.errors import ForgottenError, InvalidInputError
 from agent_memory.models import Memory, Summary, SupersedeReason, Turn, utcnow
@@ -29,6 +28,9 @@ from agent_memory.pipeline.supersede_plan import plan_supersedes
 from agent_memory.prompts import extraction, summaries
 from agent_memory.prompts import reconcile as reconcile_prompt
 from agent_memory.validation import is_blank
+
+if TYPE_CHECKING:
+    from agent_memory._async.model import AsyncModelClient
 
 logger = logging.getLogger("agent_memory.pipeline")
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from openai import AsyncAzureOpenAI, AsyncOpenAI
+from typing import TYPE_CHECKING, Any
 
 from agent_memory._async.embedder import AsyncEmbedder, AsyncOpenAIEmbedder
-from agent_memory._async.model import AsyncModelClient
 from agent_memory._async.store import AsyncMemoryStore
 from agent_memory.embeddings.local import AsyncLocalEmbedder
 from agent_memory.errors import ConfigurationError
 from agent_memory.settings import Settings
+
+if TYPE_CHECKING:  # openai loads only when a model is configured
+    from openai import AsyncAzureOpenAI, AsyncOpenAI
+
+    from agent_memory._async.model import AsyncModelClient
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
 def azure_openai_client(settings: Settings, credential: Any = None) -> AsyncAzureOpenAI:
     """Azure OpenAI with an API key, or Entra ID via ``credential`` (``DefaultAzureCredential``)."""
+    from openai import AsyncAzureOpenAI
+
     if not settings.ai_foundry_endpoint:
         raise ConfigurationError("AI_FOUNDRY_ENDPOINT is not set")
     if settings.ai_foundry_api_key:
@@ -46,6 +50,8 @@ def openai_client(settings: Settings, base_url: str | None = None) -> AsyncOpenA
 
     ``base_url`` overrides ``OPENAI_BASE_URL`` (embeddings served elsewhere than chat).
     """
+    from openai import AsyncOpenAI
+
     if not settings.openai_api_key and not (base_url or settings.openai_base_url):
         raise ConfigurationError("set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)")
     return AsyncOpenAI(
@@ -84,6 +90,8 @@ def build_model_client(
     backend = settings.chat_backend
     if backend is None:
         return None
+    from agent_memory._async.model import AsyncModelClient
+
     if backend == "azure":
         client: AsyncOpenAI | AsyncAzureOpenAI = azure_openai_client(settings, credential)
         model = settings.chat_deployment

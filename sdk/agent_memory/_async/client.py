@@ -6,13 +6,13 @@ import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from agent_memory._async.activities import EXTRACT_STEP
 from agent_memory._async.ai import build_embedder, build_model_client
 from agent_memory._async.durable_processor import AsyncDurableFunctionProcessor
 from agent_memory._async.embedder import AsyncEmbedder
 from agent_memory._async.factory import build_store
-from agent_memory._async.model import AsyncModelClient
 from agent_memory._async.processor import AsyncInProcessProcessor
 from agent_memory._async.store import AsyncMemoryStore
 from agent_memory.errors import InvalidInputError, NotFoundError
@@ -46,6 +46,9 @@ from agent_memory.pipeline.requests import ReconcileResult
 from agent_memory.pipeline.status import OWNER_DURABLE, PipelineStatus, ProcessReport
 from agent_memory.settings import EmbeddingsChoice, Settings
 from agent_memory.validation import check_content, check_identifier, check_timeout
+
+if TYPE_CHECKING:
+    from agent_memory._async.model import AsyncModelClient
 
 
 class AsyncMemoryClient:
@@ -201,6 +204,11 @@ class AsyncMemoryClient:
         return await self.store.list_turns(
             user_id, thread_id, limit=check_limit(limit), latest=limit is not None
         )
+
+    async def get_threads(self, user_id: str) -> list[str]:
+        """The user's thread ids, in the order their first turn was stored."""
+        check_identifier(user_id, "user_id")
+        return await self.store.list_threads(user_id)
 
     # -- memories ------------------------------------------------------------------------
 
@@ -378,6 +386,15 @@ class AsyncMemoryClient:
         """Model calls and tokens spent on the user's memory, from the usage ledger."""
         check_identifier(user_id, "user_id")
         return UsageReport.of(await self.store.list_usage(user_id))
+
+    async def pending_turns(self, user_id: str) -> dict[str, int]:
+        """Per thread of the user, how many turns extraction has not covered yet."""
+        check_identifier(user_id, "user_id")
+        pending: dict[str, int] = {}
+        for thread in await self.store.list_threads(user_id):
+            watermark = await self.store.get_watermark(user_id, thread, EXTRACT_STEP)
+            pending[thread] = len(await self.store.list_turns(user_id, thread, after=watermark))
+        return pending
 
     @property
     def pipeline_status(self) -> PipelineStatus:

@@ -581,7 +581,7 @@ class AsyncCosmosStore:
                 options = {} if request.ranking == "vector" else {"full_text_score_scope": "Local"}
                 container = await self._container(name)
                 rows = await self._query(container, request, None, **options)
-                ranked.append(hits_of(kind, rows, request))
+                ranked.append(hits_of(kind, rows, request, query.min_similarity))
         return merge_hits(ranked, query.top, terms)
 
     # -- summaries -----------------------------------------------------------------------

@@ -10,15 +10,18 @@ on-demand call and runs here when a model is configured.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from agent_memory._async.backlog import backlog_error, extraction_backlog
-from agent_memory._async.model import AsyncModelClient
 from agent_memory._async.processor import reconcile_now
 from agent_memory._async.store import AsyncMemoryStore
 from agent_memory.durable.polling import AsyncClock
 from agent_memory.pipeline.due import Thresholds
 from agent_memory.pipeline.requests import ReconcileResult
 from agent_memory.pipeline.status import PipelineStatus, ProcessReport, WarnOnce
+
+if TYPE_CHECKING:
+    from agent_memory._async.model import AsyncModelClient
 
 logger = logging.getLogger("agent_memory.pipeline")
 

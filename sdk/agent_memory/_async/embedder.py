@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
-from openai import AsyncAzureOpenAI, AsyncOpenAI, OpenAIError
 
 from agent_memory.embeddings.limits import (
     MAX_INPUT_TOKENS,
@@ -17,6 +16,9 @@ from agent_memory.embeddings.limits import (
     request_batches,
 )
 from agent_memory.errors import ModelError
+
+if TYPE_CHECKING:  # openai loads only when a model is configured
+    from openai import AsyncAzureOpenAI, AsyncOpenAI
 
 
 @runtime_checkable
@@ -72,6 +74,8 @@ class AsyncOpenAIEmbedder:
         return combine(vectors, owners, [len(p) for p in pieces], len(texts))
 
     async def _embed_pieces(self, pieces: Sequence[str]) -> npt.NDArray[np.float32]:
+        from openai import OpenAIError
+
         out = np.zeros((len(pieces), self.dimensions), dtype=np.float32)
         for start, stop in request_batches(pieces, self._batch_size):
             try:

@@ -6,10 +6,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from agent_memory._async import activities
 from agent_memory._async.backlog import backlog_error, extraction_backlog
-from agent_memory._async.model import AsyncModelClient
 from agent_memory._async.store import AsyncMemoryStore
 from agent_memory.errors import ConfigurationError
 from agent_memory.pipeline.due import Counts, DueSteps, Thresholds, due_steps
@@ -29,6 +29,9 @@ from agent_memory.pipeline.status import (
     ProcessReport,
     WarnOnce,
 )
+
+if TYPE_CHECKING:
+    from agent_memory._async.model import AsyncModelClient
 
 logger = logging.getLogger("agent_memory.pipeline")
 

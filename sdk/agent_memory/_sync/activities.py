@@ -10,9 +10,8 @@ Durable Functions activities (sync, generated).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent_memory._sync.model import ModelClient
 from agent_memory._sync.store import MemoryStore
 from agent_memory.errors import ForgottenError, InvalidInputError
 from agent_memory.models import Memory, Summary, SupersedeReason, Turn, utcnow
@@ -31,6 +30,9 @@ from agent_memory.pipeline.supersede_plan import plan_supersedes
 from agent_memory.prompts import extraction, summaries
 from agent_memory.prompts import reconcile as reconcile_prompt
 from agent_memory.validation import is_blank
+
+if TYPE_CHECKING:
+    from agent_memory._sync.model import ModelClient
 
 logger = logging.getLogger("agent_memory.pipeline")
 

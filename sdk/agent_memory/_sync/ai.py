@@ -4,22 +4,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from openai import AzureOpenAI, OpenAI
+from typing import TYPE_CHECKING, Any
 
 from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
-from agent_memory._sync.model import ModelClient
 from agent_memory._sync.store import MemoryStore
 from agent_memory.embeddings.local import LocalEmbedder
 from agent_memory.errors import ConfigurationError
 from agent_memory.settings import Settings
+
+if TYPE_CHECKING:  # openai loads only when a model is configured
+    from openai import AzureOpenAI, OpenAI
+
+    from agent_memory._sync.model import ModelClient
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
 def azure_openai_client(settings: Settings, credential: Any = None) -> AzureOpenAI:
     """Azure OpenAI with an API key, or Entra ID via ``credential`` (``DefaultAzureCredential``)."""
+    from openai import AzureOpenAI
+
     if not settings.ai_foundry_endpoint:
         raise ConfigurationError("AI_FOUNDRY_ENDPOINT is not set")
     if settings.ai_foundry_api_key:
@@ -48,6 +52,8 @@ def openai_client(settings: Settings, base_url: str | None = None) -> OpenAI:
 
     ``base_url`` overrides ``OPENAI_BASE_URL`` (embeddings served elsewhere than chat).
     """
+    from openai import OpenAI
+
     if not settings.openai_api_key and not (base_url or settings.openai_base_url):
         raise ConfigurationError("set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)")
     return OpenAI(
@@ -86,6 +92,8 @@ def build_model_client(
     backend = settings.chat_backend
     if backend is None:
         return None
+    from agent_memory._sync.model import ModelClient
+
     if backend == "azure":
         client: OpenAI | AzureOpenAI = azure_openai_client(settings, credential)
         model = settings.chat_deployment

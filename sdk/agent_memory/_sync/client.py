@@ -8,13 +8,13 @@ import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from agent_memory._sync.activities import EXTRACT_STEP
 from agent_memory._sync.ai import build_embedder, build_model_client
 from agent_memory._sync.durable_processor import DurableFunctionProcessor
 from agent_memory._sync.embedder import Embedder
 from agent_memory._sync.factory import build_store
-from agent_memory._sync.model import ModelClient
 from agent_memory._sync.processor import InProcessProcessor
 from agent_memory._sync.store import MemoryStore
 from agent_memory.errors import InvalidInputError, NotFoundError
@@ -48,6 +48,9 @@ from agent_memory.pipeline.requests import ReconcileResult
 from agent_memory.pipeline.status import OWNER_DURABLE, PipelineStatus, ProcessReport
 from agent_memory.settings import EmbeddingsChoice, Settings
 from agent_memory.validation import check_content, check_identifier, check_timeout
+
+if TYPE_CHECKING:
+    from agent_memory._sync.model import ModelClient
 
 
 class MemoryClient:
@@ -201,6 +204,11 @@ class MemoryClient:
         return self.store.list_turns(
             user_id, thread_id, limit=check_limit(limit), latest=limit is not None
         )
+
+    def get_threads(self, user_id: str) -> list[str]:
+        """The user's thread ids, in the order their first turn was stored."""
+        check_identifier(user_id, "user_id")
+        return self.store.list_threads(user_id)
 
     # -- memories ------------------------------------------------------------------------
 
@@ -376,6 +384,15 @@ class MemoryClient:
         """Model calls and tokens spent on the user's memory, from the usage ledger."""
         check_identifier(user_id, "user_id")
         return UsageReport.of(self.store.list_usage(user_id))
+
+    def pending_turns(self, user_id: str) -> dict[str, int]:
+        """Per thread of the user, how many turns extraction has not covered yet."""
+        check_identifier(user_id, "user_id")
+        pending: dict[str, int] = {}
+        for thread in self.store.list_threads(user_id):
+            watermark = self.store.get_watermark(user_id, thread, EXTRACT_STEP)
+            pending[thread] = len(self.store.list_turns(user_id, thread, after=watermark))
+        return pending
 
     @property
     def pipeline_status(self) -> PipelineStatus:

@@ -583,7 +583,7 @@ class CosmosStore:
                 options = {} if request.ranking == "vector" else {"full_text_score_scope": "Local"}
                 container = self._container(name)
                 rows = self._query(container, request, None, **options)
-                ranked.append(hits_of(kind, rows, request))
+                ranked.append(hits_of(kind, rows, request, query.min_similarity))
         return merge_hits(ranked, query.top, terms)
 
     # -- summaries -----------------------------------------------------------------------

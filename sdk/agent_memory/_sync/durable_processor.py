@@ -12,15 +12,18 @@ on-demand call and runs here when a model is configured.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from agent_memory._sync.backlog import backlog_error, extraction_backlog
-from agent_memory._sync.model import ModelClient
 from agent_memory._sync.processor import reconcile_now
 from agent_memory._sync.store import MemoryStore
 from agent_memory.durable.polling import Clock
 from agent_memory.pipeline.due import Thresholds
 from agent_memory.pipeline.requests import ReconcileResult
 from agent_memory.pipeline.status import PipelineStatus, ProcessReport, WarnOnce
+
+if TYPE_CHECKING:
+    from agent_memory._sync.model import ModelClient
 
 logger = logging.getLogger("agent_memory.pipeline")
 

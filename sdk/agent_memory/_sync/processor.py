@@ -8,10 +8,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from agent_memory._sync import activities
 from agent_memory._sync.backlog import backlog_error, extraction_backlog
-from agent_memory._sync.model import ModelClient
 from agent_memory._sync.store import MemoryStore
 from agent_memory.errors import ConfigurationError
 from agent_memory.pipeline.due import Counts, DueSteps, Thresholds, due_steps
@@ -31,6 +31,9 @@ from agent_memory.pipeline.status import (
     ProcessReport,
     WarnOnce,
 )
+
+if TYPE_CHECKING:
+    from agent_memory._sync.model import ModelClient
 
 logger = logging.getLogger("agent_memory.pipeline")
 

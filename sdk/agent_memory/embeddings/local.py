@@ -48,11 +48,11 @@ def _load(config: str, dimensions: int) -> Any:
             try:
                 with _root_logger_kept():  # wordllama calls logging.basicConfig at import
                     import wordllama
-                    from wordllama import WordLlama
             except ImportError as exc:  # pragma: no cover - a declared dependency
                 raise ConfigurationError(
                     "the local embedder needs the 'wordllama' package"
                 ) from exc
+            WordLlama = wordllama.WordLlama
             package_dir = Path(wordllama.__file__).parent
             try:
                 model = WordLlama.load(
@@ -67,12 +67,20 @@ def _load(config: str, dimensions: int) -> Any:
 
 
 class LocalEmbedder:
-    """CPU embeddings with no network: 256-dimension wordllama vectors, L2-normalised."""
+    """CPU embeddings with no network: 256-dimension wordllama vectors, L2-normalised.
+
+    The model loads on the first ``embed`` (once per process), so clients that only read
+    start fast.
+    """
 
     def __init__(self, config: str = DEFAULT_CONFIG, dimensions: int = DEFAULT_DIMENSIONS) -> None:
         self.model = f"wordllama/{config}"
         self.dimensions = dimensions
-        self._wl = _load(config, dimensions)
+        self._config = config
+
+    @property
+    def _wl(self) -> Any:
+        return _load(self._config, self.dimensions)
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One row per text."""

@@ -23,6 +23,13 @@ TEXT_WEIGHT: Final = 1.0
 #: conversation turns well below BM25, so its ranking counts half as much.
 VECTOR_WEIGHT: Final = 0.5
 
+#: Cosine similarity below which an item that contains no query term is not returned: search
+#: returns what matches instead of filling ``top`` with unrelated items. Measured with the
+#: bundled embedder: unrelated texts mostly score -0.1 to 0.1 against a query (a few up to 0.19),
+#: while on LoCoMo
+#: the 10 nearest items of a real question score 0.33 and up in 90% of cases.
+MIN_SIMILARITY: Final = 0.2
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS: Final = frozenset(
     (
@@ -48,6 +55,9 @@ class SearchQuery:
     include_turns: bool = False
     include_superseded: bool = False
     mode: SearchMode = "hybrid"
+    #: Items containing no query term need at least this cosine similarity (``vector`` mode:
+    #: every item); 0 or less keeps every vector candidate.
+    min_similarity: float = MIN_SIMILARITY
 
     @property
     def pool(self) -> int:

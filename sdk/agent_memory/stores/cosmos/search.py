@@ -25,13 +25,19 @@ def rank_score(ranking: Ranking, rank: int) -> float:
 
 
 def hits_of(
-    kind: Literal["memories", "turns"], rows: Sequence[dict[str, Any]], request: CosmosQuery
+    kind: Literal["memories", "turns"],
+    rows: Sequence[dict[str, Any]],
+    request: CosmosQuery,
+    min_similarity: float = -1.0,
 ) -> list[SearchHit]:
-    """Rows of one ranked query as hits, in rank order."""
+    """Rows of one ranked query as hits, in rank order (a vector ranking's rows below
+    ``min_similarity`` are left out)."""
     hits: list[SearchHit] = []
     for rank, row in enumerate(rows, start=1):
         if request.ranking == "vector":
             score = float(row["score"])
+            if score < min_similarity:
+                continue
         else:
             score = rank_score(request.ranking or "hybrid", rank)
         if kind == "memories":

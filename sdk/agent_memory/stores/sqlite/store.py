@@ -557,7 +557,8 @@ class SqliteStore:
         use_vector = query.mode != "text" and query.vector is not None
         allowed = self._allowed_by_tags(user_id, table, query)
         rows = self._vector_rows(user_id, table, self._dims) if use_vector and self._dims else None
-        vector_ranked = self._vector_rank(rows, table, query, allowed) if rows else []
+        similarity: dict[int, float] = {}  # each vector candidate's own cosine similarity
+        vector_ranked = self._vector_rank(rows, table, query, allowed, similarity) if rows else []
         scoped = rows is None or not self._owns_most(table, len(rows))
         text_ranked = (
             self._text_rank(user_id, table, terms, query, allowed, scoped) if terms else []
@@ -565,12 +566,18 @@ class SqliteStore:
         if query.mode == "text":
             return text_ranked
         if query.mode == "vector":
-            return vector_ranked
+            return [item for item in vector_ranked if similarity[item[0]] >= query.min_similarity]
         fused = rrf(
             [[s for s, _ in text_ranked], [s for s, _ in vector_ranked]],
             weights=(TEXT_WEIGHT, VECTOR_WEIGHT),
         )
-        return sorted(fused.items(), key=lambda item: -item[1])[: query.pool]
+        matched = {s for s, _ in text_ranked}
+        kept = [
+            item
+            for item in fused.items()
+            if item[0] in matched or similarity.get(item[0], 0.0) >= query.min_similarity
+        ]
+        return sorted(kept, key=lambda item: -item[1])[: query.pool]
 
     def _owns_most(self, table: str, user_rows: int) -> bool:
         """Whether one user holds over half the rows of ``table`` (rowids bound the total)."""
@@ -661,8 +668,15 @@ class SqliteStore:
         return int(db.execute(sql, (match, than)).fetchone()[0]) < than
 
     def _vector_rank(
-        self, rows: Rows, table: str, query: SearchQuery, allowed: set[int] | None
+        self,
+        rows: Rows,
+        table: str,
+        query: SearchQuery,
+        allowed: set[int] | None,
+        similarity: dict[int, float] | None = None,
     ) -> list[tuple[int, float]]:
+        """Cosine ranking (turns in hybrid mode: plus their neighbours'); ``similarity``
+        receives each returned row's own cosine similarity."""
         if query.vector is None:
             return []
         if table != "memories" and (
@@ -694,7 +708,8 @@ class SqliteStore:
         norm = float(np.linalg.norm(q))
         if norm == 0.0:
             return []
-        scores = rows.matrix @ (q / norm)
+        own = rows.matrix @ (q / norm)
+        scores = own
         if table == "turns" and query.mode == "hybrid":
             scores = scores + np.float32(context.NEIGHBOUR_SIMILARITY) * (
                 _neighbour(scores, rows.prev) + _neighbour(scores, rows.next)
@@ -709,6 +724,8 @@ class SqliteStore:
             return []
         top = np.argpartition(scores, len(scores) - k)[len(scores) - k :]
         top = top[np.argsort(-scores[top], kind="stable")]
+        if similarity is not None:
+            similarity.update((int(rows.seq[i]), float(own[i])) for i in top)
         return [(int(rows.seq[i]), float(scores[i])) for i in top]
 
     def _vector_rows(self, user_id: str, table: str, dims: int) -> Rows:
