@@ -330,6 +330,9 @@ class Servers:
             "OPENAI_EMBEDDING_BASE_URL": f"http://127.0.0.1:{self.embed_port}/v1",
             "OPENAI_EMBEDDING_MODEL": WEIGHTS["nomic"].filename.removesuffix(".gguf"),
             "EMBEDDING_DIMENSIONS": str(EMBEDDING_DIMENSIONS),
+            # a small model on one CPU thread takes minutes for a long answer
+            "AGENT_MEMORY_MODEL_TIMEOUT_SECONDS": "600",
+            "AGENT_MEMORY_MODEL_MAX_RETRIES": "1",
         }
 
 

@@ -60,6 +60,7 @@ def modelled(openai_server: FakeOpenAIServer, tmp_path: Path) -> Any:
 def test_invisible_content_and_queries_are_blank(modelled: Any, text: str) -> None:
     memory, server = modelled
     memory.add("u", "t", "user", "a visible turn")
+    memory.processor.drain()  # the background steps of that turn are done
     before, calls = snapshot(memory), server.chat_calls
     for call in (
         lambda: memory.add("u", "t", "user", text),

@@ -131,7 +131,7 @@ async def test_the_async_client_raises_store_error_too(tmp_path: Path) -> None:
 def test_the_cli_reports_a_storage_failure_without_a_traceback(tmp_path: Path) -> None:
     path = foreign_database(tmp_path / "app.db")
     result = subprocess.run(
-        [sys.executable, "-m", "agent_memory.cli", "--path", str(path), "turns", "u", "t"],
+        [sys.executable, "-m", "agent_memory.cli", "--path", str(path), "turns", "list", "u", "t"],
         capture_output=True,
         text=True,
         timeout=120,
