@@ -19,17 +19,7 @@ from agent_memory.prompts.bounds import (
     SUMMARY_BUDGET_CHARS,
 )
 from tests.support.openai_server import FakeOpenAIServer
-from tests.test_pipeline import answer
-
-
-def env_for(server: FakeOpenAIServer, path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "AGENT_MEMORY_PATH": str(path),
-        "OPENAI_BASE_URL": server.openai_base_url,
-        "OPENAI_API_KEY": "sk-test",
-        "AGENT_MEMORY_EMBEDDINGS": "local",
-        **extra,
-    }
+from tests.test_pipeline import answer, env_for
 
 
 def item(content: str, **extra: Any) -> dict[str, Any]:
