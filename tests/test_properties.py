@@ -43,27 +43,6 @@ TEXT = st.one_of(
     st.integers(),
     st.none(),
 )
-JSON_LEAF = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**60), max_value=2**60),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=10),
-    st.sampled_from(["x\udc00", b"raw"]),
-)
-JSON_VALUE = st.recursive(
-    JSON_LEAF,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3),
-        st.dictionaries(st.text(max_size=5), inner, max_size=3),
-        st.tuples(inner),
-        st.frozensets(st.integers(), max_size=2),
-    ),
-    max_leaves=8,
-)
-METADATA = st.one_of(
-    st.none(), st.dictionaries(st.one_of(st.text(max_size=5), st.integers()), JSON_VALUE)
-)
 OFFSETS = st.builds(
     timezone, st.timedeltas(min_value=-timedelta(hours=23), max_value=timedelta(hours=23))
 )
@@ -129,92 +108,129 @@ def attempt(memory: MemoryClient, path: Path, call: Callable[[], Any]) -> Any:
         return None
 
 
-@SETTINGS
-@given(
-    user=IDS,
-    thread=IDS,
-    role=st.sampled_from(["user", "assistant", "robot", 3]),
-    content=TEXT,
-    metadata=METADATA,
-    created_at=TIMES,
-    turn_id=st.one_of(st.none(), IDS),
+#: Values every argument accepts, to build calls that succeed.
+GOOD_ID = st.one_of(st.sampled_from(["alice", "bob", "t1", "t2"]), SAFE_ID.filter(str.strip))
+GOOD_TEXT = st.one_of(
+    st.text(st.characters(categories=["L", "N", "P", "S"]), min_size=1, max_size=60),
+    st.sampled_from(["東京会議", "a\u200db", "Alice's café ☕"]),
 )
-def test_add(
-    memory: MemoryClient,
-    store_path: Path,
-    user: Any,
-    thread: Any,
-    role: Any,
-    content: Any,
-    metadata: Any,
-    created_at: Any,
-    turn_id: Any,
-) -> None:
+GOOD_JSON = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=10).filter(lambda t: not any("\ud800" <= c <= "\udfff" for c in t)),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+#: Values no JSON object holds as they are: they would come back changed, or not at all.
+UNJSON = st.sampled_from(
+    [math.nan, math.inf, -math.inf, 2**53, -(2**63), b"raw", "x\udc00", {1, 2}, (1, 2), frozenset()]
+)
+METADATA = st.one_of(
+    st.dictionaries(st.text(max_size=5), st.one_of(GOOD_JSON, UNJSON), min_size=1, max_size=3),
+    st.dictionaries(st.text(max_size=3), st.lists(UNJSON, min_size=1, max_size=2), min_size=1),
+    st.dictionaries(st.integers(), st.none(), min_size=1, max_size=2),
+    st.sampled_from(["not a dict", ["list"], 3]),
+)
+ADD = {  # argument: (accepted values, any values)
+    "user": (GOOD_ID, IDS),
+    "thread": (GOOD_ID, IDS),
+    "role": (st.sampled_from(["user", "assistant", "system", "tool"]), st.one_of(TEXT, IDS)),
+    "content": (GOOD_TEXT, TEXT),
+    "metadata": (st.one_of(st.none(), st.dictionaries(st.text(max_size=5), GOOD_JSON)), METADATA),
+    "created_at": (st.one_of(st.none(), st.datetimes(timezones=OFFSETS)), TIMES),
+    "turn_id": (st.one_of(st.none(), GOOD_ID), IDS),
+}
+ADD_MEMORY = {
+    "user": (GOOD_ID, IDS),
+    "thread": (GOOD_ID, IDS),
+    "content": (GOOD_TEXT, TEXT),
+    "type": (st.sampled_from(["fact", "procedural", "episodic"]), st.one_of(TEXT, IDS)),
+    "confidence": (st.floats(min_value=0, max_value=1), NUMBERS),
+    "tags": (st.one_of(st.none(), st.lists(GOOD_TEXT, min_size=1, max_size=3)), TEXT),
+    "source_turn_ids": (st.one_of(st.none(), st.lists(GOOD_ID, max_size=3)), st.one_of(TEXT, IDS)),
+    "situation": (st.one_of(st.none(), GOOD_TEXT), TEXT),
+    "ttl": (st.one_of(st.none(), st.integers(min_value=1, max_value=2**31 - 1)), LIMITS),
+}
+
+
+def draw_call(data: st.DataObject, fields: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    """Accepted values for every argument, then (mostly) one argument drawn from anything."""
+    args = {name: data.draw(good, label=name) for name, (good, _) in fields.items()}
+    wild = data.draw(st.sampled_from([None, *fields]), label="wild argument")
+    if wild is not None:
+        args[wild] = data.draw(fields[wild][1], label=f"wild {wild}")
+    return args
+
+
+@SETTINGS
+@given(data=st.data())
+def test_add(memory: MemoryClient, store_path: Path, data: st.DataObject) -> None:
+    a = draw_call(data, ADD)
     turn = attempt(
         memory,
         store_path,
         lambda: memory.add(
-            user, thread, role, content, metadata=metadata, created_at=created_at, turn_id=turn_id
+            a["user"],
+            a["thread"],
+            a["role"],
+            a["content"],
+            metadata=a["metadata"],
+            created_at=a["created_at"],
+            turn_id=a["turn_id"],
         ),
     )
     if turn is None:
         return
     assert isinstance(turn, Turn)
-    stored = {t.id: t for t in memory.get_turns(user, thread)}[turn.id]
-    if turn_id is None or stored.content == content:  # a known id keeps the stored turn
-        assert stored.content == content and same(metadata or {}, stored.metadata)
-        if isinstance(created_at, datetime):
-            assert stored.created_at == instant(created_at)
+    stored = {t.id: t for t in memory.get_turns(a["user"], a["thread"])}[turn.id]
+    assert stored == turn
+    if a["turn_id"] is None:  # a known turn id returns the turn stored first, unchanged
+        assert stored.content == a["content"] and stored.role == a["role"]
+        assert same(a["metadata"] or {}, stored.metadata)
+        if isinstance(a["created_at"], datetime):
+            assert stored.created_at == instant(a["created_at"])
 
 
 @SETTINGS
-@given(
-    user=IDS,
-    thread=IDS,
-    content=TEXT,
-    memory_type=st.sampled_from(["fact", "procedural", "episodic", "opinion"]),
-    confidence=NUMBERS,
-    tags=st.one_of(st.none(), st.lists(TEXT, max_size=3), st.text(max_size=3)),
-    sources=st.one_of(st.none(), st.lists(IDS, max_size=3), st.text(max_size=5)),
-    situation=st.one_of(st.none(), TEXT),
-    ttl=LIMITS,
-)
-def test_add_memory(
-    memory: MemoryClient,
-    store_path: Path,
-    user: Any,
-    thread: Any,
-    content: Any,
-    memory_type: Any,
-    confidence: Any,
-    tags: Any,
-    sources: Any,
-    situation: Any,
-    ttl: Any,
-) -> None:
+@given(data=st.data())
+def test_add_memory(memory: MemoryClient, store_path: Path, data: st.DataObject) -> None:
+    a = draw_call(data, ADD_MEMORY)
+    started = datetime.now(UTC)
     created = attempt(
         memory,
         store_path,
         lambda: memory.add_memory(
-            user,
-            thread,
-            content,
-            type=memory_type,
-            confidence=confidence,
-            tags=tags,
-            source_turn_ids=sources,
-            situation=situation,
-            ttl=ttl,
+            a["user"],
+            a["thread"],
+            a["content"],
+            type=a["type"],
+            confidence=a["confidence"],
+            tags=a["tags"],
+            source_turn_ids=a["source_turn_ids"],
+            situation=a["situation"],
+            ttl=a["ttl"],
         ),
     )
     if created is None:
         return
     assert isinstance(created, Memory)
-    stored = memory.get_memory(user, created.id)
+    stored = memory.get_memory(a["user"], created.id)
     assert stored == created
-    if stored.thread_id == thread and stored.type == memory_type and stored.content == content:
-        assert stored.tags == list(tags or []) and stored.source_turn_ids == list(sources or [])
-        assert stored.confidence == confidence and stored.ttl == ttl
+    if stored.created_at >= started:  # written by this call, not an identical earlier one
+        assert stored.type == a["type"] and stored.confidence == a["confidence"]
+        assert stored.tags == ([] if a["tags"] is None else a["tags"])  # never split
+        assert stored.source_turn_ids == (
+            [] if a["source_turn_ids"] is None else a["source_turn_ids"]
+        )
+        assert stored.situation == a["situation"]
+        if a["ttl"] is not None:
+            assert stored.ttl == a["ttl"]
 
 
 @SETTINGS
