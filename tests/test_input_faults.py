@@ -260,3 +260,12 @@ def test_a_model_item_with_invisible_content_is_skipped(
         memory.add("u", "t", "user", "I like tea.")
         report = memory.process_now("u", "t")
         assert memory.get_memories("u") == [] and report.extracted["t"].created == 0
+
+
+@pytest.mark.parametrize("confidence", [None, math.nan, math.inf, -0.1, 1.5, "0.5", True])
+def test_a_confidence_that_is_not_a_number_in_range_is_rejected(
+    client: MemoryClient, confidence: Any
+) -> None:
+    with pytest.raises(InvalidInputError, match="confidence"):
+        client.add_memory("u", "t", "x", confidence=confidence)
+    assert client.get_memories("u") == []
