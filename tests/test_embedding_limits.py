@@ -10,6 +10,7 @@ import pytest
 from agent_memory import MemoryClient
 from agent_memory.embeddings.limits import MAX_INPUT_TOKENS, chunk_text, combine
 from tests.support.openai_server import FakeOpenAIServer
+from tests.test_pipeline import env_for
 
 LONG_TEXTS = {
     "english": "The quarterly report covers revenue and churn. " * 1_100,  # ~51,700 chars
@@ -38,13 +39,12 @@ def test_chunk_vectors_combine_into_a_unit_weighted_mean() -> None:
 def test_a_turn_longer_than_the_embedding_limit_is_stored_whole_and_searchable(
     openai_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    env = {
-        "AGENT_MEMORY_PATH": str(tmp_path / "m.db"),
-        "OPENAI_BASE_URL": openai_server.openai_base_url,
-        "OPENAI_API_KEY": "sk-test",
-        "AGENT_MEMORY_EMBEDDINGS": "openai",
-        "EMBEDDING_DIMENSIONS": "64",
-    }
+    env = env_for(
+        openai_server,
+        tmp_path / "m.db",
+        AGENT_MEMORY_EMBEDDINGS="openai",
+        EMBEDDING_DIMENSIONS="64",
+    )
     text = LONG_TEXTS["english"] + " The launch date is the ninth of March."
     assert len(text) > 50_000
     with MemoryClient.from_env(env) as memory:

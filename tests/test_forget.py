@@ -13,6 +13,7 @@ from agent_memory import ForgottenError, Memory, MemoryClient, SqliteStore
 from agent_memory.models import CONTAINERS
 from tests.support.openai_server import FakeOpenAIServer
 from tests.test_pipeline import CONVERSATION, answer
+from tests.test_pipeline import env_for as pipeline_env
 
 USER = "user-5c1f9e"
 OTHER = "user-0b77d2"
@@ -47,15 +48,14 @@ def rows_of(path: Path, user_id: str) -> dict[str, int]:
 
 
 def env_for(server: FakeOpenAIServer, path: Path) -> dict[str, str]:
-    return {
-        "AGENT_MEMORY_PATH": str(path),
-        "OPENAI_BASE_URL": server.openai_base_url,
-        "OPENAI_API_KEY": "sk-test",
-        "AGENT_MEMORY_EMBEDDINGS": "local",
-        "FACT_EXTRACTION_EVERY_N": "0",
-        "THREAD_SUMMARY_EVERY_N": "0",
-        "USER_SUMMARY_EVERY_N": "0",
-    }
+    """The stand-in model, no step due on its own (``process_now`` runs them)."""
+    return pipeline_env(
+        server,
+        path,
+        FACT_EXTRACTION_EVERY_N="0",
+        THREAD_SUMMARY_EVERY_N="0",
+        USER_SUMMARY_EVERY_N="0",
+    )
 
 
 @pytest.mark.parametrize("step", list(STEPS))

@@ -12,7 +12,7 @@ import pytest
 
 from agent_memory import InvalidInputError, MemoryClient, NotFoundError
 from tests.support.openai_server import FakeOpenAIServer
-from tests.test_pipeline import answer
+from tests.test_pipeline import answer, env_for
 
 #: Text with nothing visible: format characters, separators, fillers, lone combining marks.
 INVISIBLE = [
@@ -46,13 +46,7 @@ def snapshot(memory: MemoryClient, user: str = "u") -> tuple[Any, ...]:
 @pytest.fixture
 def modelled(openai_server: FakeOpenAIServer, tmp_path: Path) -> Any:
     openai_server.script(lambda body: {"items": []})
-    env = {
-        "AGENT_MEMORY_PATH": str(tmp_path / "m.db"),
-        "OPENAI_BASE_URL": openai_server.openai_base_url,
-        "OPENAI_API_KEY": "sk-test",
-        "AGENT_MEMORY_EMBEDDINGS": "local",
-    }
-    with MemoryClient.from_env(env) as memory:
+    with MemoryClient.from_env(env_for(openai_server, tmp_path / "m.db")) as memory:
         yield memory, openai_server
 
 
@@ -263,13 +257,16 @@ def test_a_model_item_with_invisible_content_is_skipped(
         return {"items": [{**item, "content": text} for text in INVISIBLE]}
 
     openai_server.script(blank_items)
-    env = {
-        "AGENT_MEMORY_PATH": str(tmp_path / "m.db"),
-        "OPENAI_BASE_URL": openai_server.openai_base_url,
-        "OPENAI_API_KEY": "sk-test",
-        "AGENT_MEMORY_EMBEDDINGS": "local",
-    }
-    with MemoryClient.from_env(env) as memory:
+    with MemoryClient.from_env(env_for(openai_server, tmp_path / "m.db")) as memory:
         memory.add("u", "t", "user", "I like tea.")
         report = memory.process_now("u", "t")
         assert memory.get_memories("u") == [] and report.extracted["t"].created == 0
+
+
+@pytest.mark.parametrize("confidence", [None, math.nan, math.inf, -0.1, 1.5, "0.5", True])
+def test_a_confidence_that_is_not_a_number_in_range_is_rejected(
+    client: MemoryClient, confidence: Any
+) -> None:
+    with pytest.raises(InvalidInputError, match="confidence"):
+        client.add_memory("u", "t", "x", confidence=confidence)
+    assert client.get_memories("u") == []

@@ -19,17 +19,7 @@ from agent_memory.prompts.bounds import (
     SUMMARY_BUDGET_CHARS,
 )
 from tests.support.openai_server import FakeOpenAIServer
-from tests.test_pipeline import answer
-
-
-def env_for(server: FakeOpenAIServer, path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "AGENT_MEMORY_PATH": str(path),
-        "OPENAI_BASE_URL": server.openai_base_url,
-        "OPENAI_API_KEY": "sk-test",
-        "AGENT_MEMORY_EMBEDDINGS": "local",
-        **extra,
-    }
+from tests.test_pipeline import answer, env_for
 
 
 def item(content: str, **extra: Any) -> dict[str, Any]:
@@ -51,7 +41,9 @@ def oversized(body: dict[str, Any]) -> dict[str, Any]:
         return answer(body)
     items = [item(f"The user writes a lot: fact number {i}.") for i in range(MAX_ITEMS + 30)]
     items[0] = item("The user writes a lot. " * 5_000, tags=[f"tag{i}" for i in range(40)])
+    items[1] = item("Broken \ud800 text.")  # a lone surrogate, escaped in the JSON answer
     items[2] = item("x" * 200, source_turn_ids=["turn-invented"] * 10_000)
+    items[3] = item("A pair 😀 stays.")
     return {"items": items}
 
 
@@ -75,8 +67,11 @@ def test_an_oversized_extraction_answer_is_clipped_and_the_thread_moves_on(
     assert len(long) == 1 and len(long[0].content) == MEMORY_CHARS  # clipped
     assert report.extracted == {} or report.extracted["t"].turns == 0  # nothing left pending
     assert turn.seq is not None
-    assert any("clipped" in r.getMessage() for r in caplog.records)
-    assert any("cut to the first" in r.getMessage() for r in caplog.records)
+    contents = {m.content for m in memories}
+    assert "Broken \ufffd text." in contents and "A pair 😀 stays." in contents
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("115000 characters were cut to the first 1000" in m for m in messages)
+    assert any(f"80 list items were cut to the first {MAX_ITEMS}" in m for m in messages)
     schema = openai_server.chat_requests[0].body["response_format"]["json_schema"]["schema"]
     assert f'"maxItems": {MAX_ITEMS}' in json.dumps(schema)
 

@@ -9,20 +9,19 @@ import pytest
 
 from agent_memory import ConfigurationError, MemoryClient, Settings
 from tests.support.openai_server import FakeOpenAIServer, Fault
+from tests.test_pipeline import env_for
 
 
 def test_a_stalled_model_costs_at_most_the_budget_and_the_turn_is_kept(
     openai_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     openai_server.queue(*[Fault.timeout(30)] * 6)
-    env = {
-        "AGENT_MEMORY_PATH": str(tmp_path / "m.db"),
-        "OPENAI_BASE_URL": openai_server.openai_base_url,
-        "OPENAI_API_KEY": "sk-test",
-        "AGENT_MEMORY_EMBEDDINGS": "local",
-        "AGENT_MEMORY_MODEL_TIMEOUT_SECONDS": "0.5",
-        "AGENT_MEMORY_MODEL_MAX_RETRIES": "1",
-    }
+    env = env_for(
+        openai_server,
+        tmp_path / "m.db",
+        AGENT_MEMORY_MODEL_TIMEOUT_SECONDS="0.5",
+        AGENT_MEMORY_MODEL_MAX_RETRIES="1",
+    )
     with MemoryClient.from_env(env) as memory:
         turn = memory.add("u", "t", "user", "I'm Dana and I'm vegetarian.")
         assert memory.get_turns("u", "t") == [turn]

@@ -11,6 +11,7 @@ import pytest
 from agent_memory import MemoryClient
 from agent_memory.pipeline.supersede_plan import plan_supersedes
 from tests.support.openai_server import FakeOpenAIServer
+from tests.test_pipeline import env_for
 
 IDS = [f"m{i}" for i in range(1, 8)]
 PARIS = ("Dana lives in Paris", "Dana lives in Paris, France.", "Dana is living in Paris now.")
@@ -86,13 +87,7 @@ def test_an_inconsistent_answer_leaves_one_active_fact_per_group(
     openai_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     openai_server.script(inconsistent)
-    env = {
-        "AGENT_MEMORY_PATH": str(tmp_path / "m.db"),
-        "OPENAI_BASE_URL": openai_server.openai_base_url,
-        "OPENAI_API_KEY": "sk-test",
-        "AGENT_MEMORY_EMBEDDINGS": "local",
-    }
-    with MemoryClient.from_env(env) as memory:
+    with MemoryClient.from_env(env_for(openai_server, tmp_path / "m.db")) as memory:
         for text in PARIS:
             memory.add_memory("dana", "t", text)
         for colour in ("red", "blue", "green"):

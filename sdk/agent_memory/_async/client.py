@@ -233,6 +233,8 @@ class AsyncMemoryClient:
         check_content(content, max_chars=self.settings.max_content_chars)
         memory_type = check_memory_types([type])
         assert memory_type is not None
+        if confidence is None:  # not "unset": it would be stored as 0
+            raise InvalidInputError("confidence must be a number between 0 and 1; got None")
         memory = Memory.create(
             user_id=user_id,
             thread_id=thread_id,

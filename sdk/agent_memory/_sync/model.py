@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -82,25 +84,41 @@ class ModelClient:
                 raise ModelError(f"{step}: {problem}; out of its {self._budget:g} s budget")
             started = time.perf_counter()
             try:
-                completion = self._client.chat.completions.parse(
+                raw = self._client.chat.completions.with_raw_response.parse(
                     model=self.model,
                     messages=list(messages),  # type: ignore[arg-type]
                     response_format=output,
                     temperature=0,
                     max_tokens=self._max_output_tokens,
                 )
+            except openai.OpenAIError as exc:
+                raise ModelError(f"{step}: model call failed: {exc}") from exc
+            try:
+                completion = raw.parse()
             except (
                 ValidationError,
                 openai.LengthFinishReasonError,
                 openai.ContentFilterFinishReasonError,
             ) as exc:
+                body = _json_body(raw.http_response.text)
+                salvaged = _salvage(body, output) if isinstance(exc, ValidationError) else None
+                usage = body.get("usage") if body else None
+                self._record(
+                    user_id,
+                    step,
+                    prompt,
+                    usage,
+                    started,
+                    attempt,
+                    ok=salvaged is not None,
+                    epoch=epoch,
+                )
+                if salvaged is not None:
+                    logger.warning("%s: lone surrogates in the answer replaced by U+FFFD", step)
+                    return salvaged
                 problem = f"unusable output ({type(exc).__name__})"
-                usage = getattr(getattr(exc, "completion", None), "usage", None)
-                self._record(user_id, step, prompt, usage, started, attempt, ok=False, epoch=epoch)
                 logger.warning("%s: %s, attempt %d", step, problem, attempt)
                 continue
-            except openai.OpenAIError as exc:
-                raise ModelError(f"{step}: model call failed: {exc}") from exc
             message = completion.choices[0].message
             ok = message.parsed is not None and not message.refusal
             self._record(
@@ -136,8 +154,8 @@ class ModelClient:
             step=step,
             prompt_version=prompt.tag,
             model=self.model,
-            input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            output_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            input_tokens=_tokens(usage, "prompt_tokens"),
+            output_tokens=_tokens(usage, "completion_tokens"),
             latency_ms=(time.perf_counter() - started) * 1000,
             attempt=attempt,
             ok=ok,
@@ -148,3 +166,48 @@ class ModelClient:
     def close(self) -> None:
         """Close the HTTP client."""
         self._client.close()
+
+
+#: A ``\\uXXXX`` escape of a surrogate that has no partner (not valid JSON for pydantic).
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _json_body(text: str) -> dict[str, Any]:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _salvage(body: dict[str, Any], output: type[T]) -> T | None:
+    """The answer parsed once lone surrogate escapes are replaced by U+FFFD, or None.
+
+    A model can emit ``"\\ud800"`` in its JSON; pydantic refuses the whole answer for it, which
+    would fail the step on every retry and block the thread.
+    """
+    try:
+        content = body["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(content, str) or not _LONE_SURROGATE.search(content):
+        return None
+    try:
+        return output.model_validate_json(_LONE_SURROGATE.sub(r"\\ufffd", content))
+    except ValidationError:
+        return None
+
+
+def _count(usage: Any, name: str) -> int:
+    """A token count from the completion's usage (an object or, when salvaged, a dict)."""
+    value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, 0)
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def _tokens(usage: Any, name: str) -> int:
+    """A token count from a usage object or the raw JSON ``usage`` of a cut answer."""
+    value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, 0)
+    return value if isinstance(value, int) and value >= 0 else 0

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Any, Final
 
 from pydantic import BeforeValidator, Field
 
 logger = logging.getLogger("agent_memory.model")
 
-T = TypeVar("T")
 
 #: One memory: a self-contained sentence or two.
 MEMORY_CHARS: Final = 1_000
@@ -41,32 +40,26 @@ MAX_POINTS: Final = 12
 SUMMARY_BUDGET_CHARS: Final = OVERVIEW_CHARS + 5 * MAX_POINTS * (POINT_CHARS + 3)
 
 
-def clip_text(max_chars: int) -> Callable[[Any], Any]:
-    """A before-validator cutting a string to ``max_chars`` (with a warning)."""
+def _cutter(kind: type[str] | type[list[Any]], unit: str, limit: int) -> Callable[[Any], Any]:
+    """A before-validator keeping the first ``limit`` of a ``kind`` value (with a warning)."""
 
-    def clip(value: Any) -> Any:
-        if isinstance(value, str) and len(value) > max_chars:
-            logger.warning(
-                "model output: a text of %d characters was clipped to %d", len(value), max_chars
-            )
-            return value[:max_chars]
+    def cut(value: Any) -> Any:
+        if isinstance(value, kind) and len(value) > limit:
+            logger.warning("model output: %d %s were cut to the first %d", len(value), unit, limit)
+            return value[:limit]
         return value
 
-    return clip
+    return cut
+
+
+def clip_text(max_chars: int) -> Callable[[Any], Any]:
+    """A before-validator cutting a string to ``max_chars`` (with a warning)."""
+    return _cutter(str, "characters", max_chars)
 
 
 def clip_list(max_items: int) -> Callable[[Any], Any]:
     """A before-validator keeping the first ``max_items`` of a list (with a warning)."""
-
-    def clip(value: Any) -> Any:
-        if isinstance(value, list) and len(value) > max_items:
-            logger.warning(
-                "model output: a list of %d items was cut to the first %d", len(value), max_items
-            )
-            return value[:max_items]
-        return value
-
-    return clip
+    return _cutter(list, "list items", max_items)
 
 
 MemoryText = Annotated[str, BeforeValidator(clip_text(MEMORY_CHARS))]

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 3
-#: Versions this release upgrades in place (additive changes only).
+SCHEMA_VERSION: Final = 4
+#: SQL function each connection registers: :func:`agent_memory.stores.sqlite.segment.segment`.
+SEGMENT_FUNCTION: Final = "agent_memory_segment"
+#: Full-text rows indexed again with unspaced runs cut into bigrams (schema 4).
+_RESEGMENT: Final = (
+    f"UPDATE turns_fts SET content = {SEGMENT_FUNCTION}(content), "
+    f"about = {SEGMENT_FUNCTION}(about), before = {SEGMENT_FUNCTION}(before), "
+    f"after = {SEGMENT_FUNCTION}(after)",
+    f"UPDATE memories_fts SET content = {SEGMENT_FUNCTION}(content)",
+)
+#: Versions this release upgrades in place, with the statements that do it.
 UPGRADES: Final = {
     2: (
         "ALTER TABLE user_state ADD COLUMN epoch TEXT",
         "INSERT OR IGNORE INTO user_state (user_id, mutations) "
         "SELECT user_id, 1 FROM turns UNION SELECT user_id, 1 FROM memories",
         "UPDATE user_state SET epoch = lower(hex(randomblob(16))) WHERE epoch IS NULL",
-    )
+        *_RESEGMENT,
+    ),
+    3: _RESEGMENT,
 }
 
-#: FTS5 tokenizer: Porter stemming over Unicode words, diacritics folded.
+#: FTS5 tokenizer: Porter stemming over Unicode words, diacritics folded. Text in scripts
+#: written without spaces is indexed as character bigrams (:mod:`.segment`).
 TOKENIZER: Final = "porter unicode61 remove_diacritics 2"
 
 DDL: Final = f"""

@@ -46,7 +46,8 @@ from agent_memory.stores.query import (
     rrf,
 )
 from agent_memory.stores.sqlite.failures import check_store_file, guarded, storage_errors
-from agent_memory.stores.sqlite.schema import DDL, SCHEMA_VERSION, UPGRADES
+from agent_memory.stores.sqlite.schema import DDL, SCHEMA_VERSION, SEGMENT_FUNCTION, UPGRADES
+from agent_memory.stores.sqlite.segment import segment
 from agent_memory.stores.sqlite.vectors import TYPE_CODES, Rows, VectorCache
 
 DEFAULT_PATH: Final = Path(".agent_memory") / "memory.db"
@@ -145,6 +146,7 @@ class SqliteStore:
             db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
             db.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
             db.execute("PRAGMA secure_delete = ON")
+            db.create_function(SEGMENT_FUNCTION, 1, segment, deterministic=True)
             self._local.db = db
             with self._connections_lock:
                 self._connections.append(db)
@@ -312,15 +314,15 @@ class SqliteStore:
                         (
                             seq,
                             f"{user_tok} {thread_tok}",
-                            turn.content,
-                            context.about(turn.metadata, turn.created_at),
-                            "" if last is None else context.neighbour_text(last[1]),
+                            segment(turn.content),
+                            segment(context.about(turn.metadata, turn.created_at)),
+                            "" if last is None else segment(context.neighbour_text(last[1])),
                         ),
                     )
                     if last is not None:
                         db.execute(
                             "UPDATE turns_fts SET after = ? WHERE rowid = ?",
-                            (context.neighbour_text(turn.content), last[0]),
+                            (segment(context.neighbour_text(turn.content)), last[0]),
                         )
                     last = (seq, turn.content)
                     stored.append(turn.model_copy(update={"seq": seq}))
@@ -421,7 +423,7 @@ class SqliteStore:
                 self._bump(db, memory.user_id)
             db.execute(
                 "INSERT INTO memories_fts (rowid, scope, content) VALUES (?, ?, ?)",
-                (seq, scope, memory.content),
+                (seq, scope, segment(memory.content)),
             )
         self._maybe_purge()
         return True
@@ -553,7 +555,7 @@ class SqliteStore:
         return self._hits(user_id, scored[: query.top])
 
     def _rank(self, user_id: str, table: str, query: SearchQuery) -> list[tuple[int, float]]:
-        terms = query_terms(query.text) if query.mode != "vector" else []
+        terms = query_terms(segment(query.text)) if query.mode != "vector" else []
         use_vector = query.mode != "text" and query.vector is not None
         allowed = self._allowed_by_tags(user_id, table, query)
         rows = self._vector_rows(user_id, table, self._dims) if use_vector and self._dims else None
