@@ -218,6 +218,8 @@ async def test_a_poison_thread_is_quarantined_without_blocking_reconcile_or_othe
         poison = counter["health"]["extract_memories/kitchen"]
         assert poison["quarantined"] and poison["failures"] == QUARANTINE_AFTER
         assert "400" in poison["error"]
+        assert run.output["quarantined"] == ["extract_memories/kitchen"]
+        assert run.state["customStatus"] == {"quarantined": ["extract_memories/kitchen"]}
         assert counter["pending"] == [] and counter["in_flight"] == {}
     finally:
         await rig.close()

@@ -230,6 +230,11 @@ def _new_thread(state: CounterState, turns: list[TurnRef]) -> ThreadCounter:
     return ThreadCounter(floor=state.evicted_seq if seq_keyed else 0)
 
 
+def _quarantined(state: CounterState) -> list[str]:
+    """Keys of the user's quarantined steps, sorted."""
+    return sorted(key for key, health in state.health.items() if health.quarantined)
+
+
 def _hold_off(failures: int) -> timedelta:
     doublings = min(max(failures - 1, 0), 30)
     return min(HOLD_OFF * (1 << doublings), MAX_HOLD_OFF)
@@ -329,7 +334,13 @@ def record(state: CounterState, op: RecordOperation) -> tuple[CounterState, Work
     steps = _hand_out(state, due, op.instance_id, op.now)
     _trim(state, op.now)
     wake = None if steps else _next_wake(state, op.instance_id, op.now)
-    return state, Work(steps=steps, counted=counted, previous_owner=previous_owner, wake_at=wake)
+    return state, Work(
+        steps=steps,
+        counted=counted,
+        previous_owner=previous_owner,
+        wake_at=wake,
+        quarantined=_quarantined(state),
+    )
 
 
 def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, Work]:
@@ -364,7 +375,7 @@ def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, 
     steps = _hand_out(state, (), op.instance_id, op.now, hold=unfinished)
     _trim(state, op.now)
     wake = None if steps else _next_wake(state, op.instance_id, op.now)
-    return state, Work(steps=steps, wake_at=wake)
+    return state, Work(steps=steps, wake_at=wake, quarantined=_quarantined(state))
 
 
 def release(state: CounterState, op: ReleaseOperation) -> tuple[CounterState, Work]:

@@ -86,6 +86,8 @@ class OrchestrationContext(Protocol):
 
     def continue_as_new(self, input_: Any) -> None: ...
 
+    def set_custom_status(self, status: Any) -> None: ...
+
 
 @functools.cache
 def retry_options() -> Any:
@@ -233,6 +235,7 @@ def pipeline(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any
         (yield context.call_entity(entity, RECORD, _json(record), expected_type=dict))
     )
     result.counted = work.counted
+    _report(context, result, work)
     while work.steps or work.wake_at is not None:
         if result.rounds >= MAX_ROUNDS or result.waits >= MAX_WAITS:
             if request.generation + 1 < MAX_GENERATIONS:
@@ -262,7 +265,15 @@ def pipeline(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any
         work = Work.model_validate(
             (yield context.call_entity(entity, COMPLETE, _json(finish), expected_type=dict))
         )
+        _report(context, result, work)
     return result.model_dump(mode="json")
+
+
+def _report(context: OrchestrationContext, result: PipelineResult, work: Work) -> None:
+    """Make quarantined steps visible in the instance's status while it runs, and its output."""
+    if work.quarantined != result.quarantined:
+        result.quarantined = list(work.quarantined)
+        context.set_custom_status({"quarantined": result.quarantined})
 
 
 def _release(context: OrchestrationContext) -> CompleteOperation:
