@@ -295,3 +295,26 @@ async def test_a_long_drain_continues_as_new_with_a_fresh_history(
         assert rig.counter()["pending"] == [] and rig.counter()["in_flight"] == {}
     finally:
         await rig.close()
+
+
+async def test_the_last_execution_returns_its_claims_for_the_next_orchestration(
+    openai_server: FakeOpenAIServer, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(orchestration, "MAX_ROUNDS", 1)
+    monkeypatch.setattr(orchestration, "MAX_GENERATIONS", 2)
+    openai_server.script(answer)
+    rig = DurableRig(openai_server, db_path, FACT_EXTRACTION_EVERY_N="10", **ONLY_EXTRACTION)
+    try:
+        long = [("user", f"Note {i}: " + "the garden needs water. " * 400) for i in range(10)]
+        turns = await rig.add("kitchen", long)
+        (run,) = await rig.deliver(documents(turns))
+        assert run.done and rig.host.instances[run.instance_id].generations == 1
+        counter = rig.counter()
+        assert counter["in_flight"] == {}
+        assert counter["pending"] == [{"step": "extract_memories", "thread_id": "kitchen"}]
+        more = await rig.add("kitchen", [("user", "one more")])
+        (later,) = await rig.deliver(documents(more))  # the next batch takes the rest
+        watermark = await rig.client.store.get_watermark("dana", "kitchen", "extract_memories")
+        assert later.done and watermark == more[-1].seq
+    finally:
+        await rig.close()

@@ -238,11 +238,12 @@ def pipeline(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any
     _report(context, result, work)
     while work.steps or work.wake_at is not None:
         if result.rounds >= MAX_ROUNDS or result.waits >= MAX_WAITS:
+            # return the claims first: the next execution (or, after the last one, any other
+            # orchestration of the user) picks the steps up from the queue
+            yield context.call_entity(
+                entity, COMPLETE, _json(_release(context)), expected_type=dict
+            )
             if request.generation + 1 < MAX_GENERATIONS:
-                # release the claims first: the next execution records an empty batch
-                yield context.call_entity(
-                    entity, COMPLETE, _json(_release(context)), expected_type=dict
-                )
                 context.continue_as_new(_json(_next_generation(request)))
             break
         if work.steps:
