@@ -4,7 +4,8 @@ Deterministic by construction: no I/O, clock, randomness or settings here. Time 
 ``context.current_utc_datetime``; thresholds arrive in the input; everything else happens in
 activities. Per round: extractions (threads in parallel), then reconcile and thread summaries,
 then the user summary. A step that still fails after its retries is reported to the entity,
-which keeps it pending for the next batch.
+which holds it off (and after repeated failures quarantines it); one orchestration of the user
+sleeps on a durable timer until held-off work is due and runs it.
 """
 
 from __future__ import annotations
