@@ -118,7 +118,13 @@ def test_a_repeated_or_regrouped_batch_is_counted_once(entities: EntityHost) -> 
     assert call(entities, record("a", feed[:4]))["counted"] == 4
     call(entities, complete("a", done=[{"step": "extract_memories", "thread_id": "kitchen"}]))
     repeated = call(entities, record("a-again", feed[:4]))
-    assert repeated == {"steps": [], "counted": 0, "previous_owner": "durable", "wake_at": None}
+    assert repeated == {
+        "steps": [],
+        "counted": 0,
+        "previous_owner": "durable",
+        "wake_at": None,
+        "quarantined": [],
+    }
     regrouped = call(entities, record("b", feed[2:]))
     assert regrouped["counted"] == 2
     call(entities, complete("b", done=regrouped["steps"]))

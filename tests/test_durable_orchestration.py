@@ -54,6 +54,21 @@ async def rig(openai_server: FakeOpenAIServer, db_path: Path) -> AsyncIterator[D
 
 
 @pytest.fixture
+async def backlog_rig(openai_server: FakeOpenAIServer, db_path: Path) -> AsyncIterator[DurableRig]:
+    """Extraction every 10 turns; ``add_backlog`` writes 10 turns of one model batch each."""
+    openai_server.script(answer)
+    opened = DurableRig(openai_server, db_path, FACT_EXTRACTION_EVERY_N="10", **ONLY_EXTRACTION)
+    yield opened
+    await opened.close()
+
+
+async def add_backlog(rig: DurableRig) -> list[Any]:
+    """Ten long turns in ``kitchen``: ten model batches for one extraction step."""
+    long = [("user", f"Note {i}: " + "the garden needs water. " * 400) for i in range(10)]
+    return await rig.add("kitchen", long)
+
+
+@pytest.fixture
 async def extraction_rig(
     openai_server: FakeOpenAIServer, db_path: Path
 ) -> AsyncIterator[DurableRig]:
@@ -218,29 +233,25 @@ async def test_a_poison_thread_is_quarantined_without_blocking_reconcile_or_othe
         poison = counter["health"]["extract_memories/kitchen"]
         assert poison["quarantined"] and poison["failures"] == QUARANTINE_AFTER
         assert "400" in poison["error"]
+        assert run.output["quarantined"] == ["extract_memories/kitchen"]
+        assert run.state["customStatus"] == {"quarantined": ["extract_memories/kitchen"]}
         assert counter["pending"] == [] and counter["in_flight"] == {}
     finally:
         await rig.close()
 
 
 async def test_extraction_runs_in_bounded_activities_until_nothing_is_left(
-    openai_server: FakeOpenAIServer, db_path: Path
+    backlog_rig: DurableRig,
 ) -> None:
-    openai_server.script(answer)
-    rig = DurableRig(openai_server, db_path, FACT_EXTRACTION_EVERY_N="10", **ONLY_EXTRACTION)
-    try:
-        long = [("user", f"Note {i}: " + "the garden needs water. " * 400) for i in range(10)]
-        turns = await rig.add("kitchen", long)  # one model batch per turn: 10 batches
-        (run,) = await rig.deliver(documents(turns))
-        extractions = [c for c in rig.host.calls if c.name == "extract_memories"]
-        assert [c.result["batches"] for c in extractions] == [4, 4, 2]
-        assert [c.result["remaining"] for c in extractions] == [6, 2, 0]
-        assert run.output["rounds"] == 3 and run.output["failed"] == []
-        watermark = await rig.client.store.get_watermark("dana", "kitchen", "extract_memories")
-        assert watermark == turns[-1].seq
-        assert rig.counter()["pending"] == [] and rig.counter()["in_flight"] == {}
-    finally:
-        await rig.close()
+    turns = await add_backlog(backlog_rig)
+    (run,) = await backlog_rig.deliver(documents(turns))
+    extractions = [c for c in backlog_rig.host.calls if c.name == "extract_memories"]
+    assert [c.result["batches"] for c in extractions] == [4, 4, 2]
+    assert [c.result["remaining"] for c in extractions] == [6, 2, 0]
+    assert run.output["rounds"] == 3 and run.output["failed"] == []
+    watermark = await backlog_rig.client.store.get_watermark("dana", "kitchen", "extract_memories")
+    assert watermark == turns[-1].seq
+    assert backlog_rig.counter()["pending"] == [] and backlog_rig.counter()["in_flight"] == {}
 
 
 async def test_a_duplicate_run_of_an_extraction_writes_nothing(
@@ -274,22 +285,33 @@ async def test_a_duplicate_run_of_an_extraction_writes_nothing(
 
 
 async def test_a_long_drain_continues_as_new_with_a_fresh_history(
-    openai_server: FakeOpenAIServer, db_path: Path, monkeypatch: pytest.MonkeyPatch
+    backlog_rig: DurableRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(orchestration, "MAX_ROUNDS", 1)
-    openai_server.script(answer)
-    rig = DurableRig(openai_server, db_path, FACT_EXTRACTION_EVERY_N="10", **ONLY_EXTRACTION)
-    try:
-        long = [("user", f"Note {i}: " + "the garden needs water. " * 400) for i in range(10)]
-        turns = await rig.add("kitchen", long)
-        (run,) = await rig.deliver(documents(turns))
-        instance = rig.host.instances[run.instance_id]
-        assert instance.generations == 2  # three executions of one round each
-        assert run.done and run.output["rounds"] == 1 and run.output["counted"] == 0
-        assert json.loads(instance.input_json)["generation"] == 2
-        assert json.loads(instance.input_json)["turns"] == []
-        watermark = await rig.client.store.get_watermark("dana", "kitchen", "extract_memories")
-        assert watermark == turns[-1].seq
-        assert rig.counter()["pending"] == [] and rig.counter()["in_flight"] == {}
-    finally:
-        await rig.close()
+    turns = await add_backlog(backlog_rig)
+    (run,) = await backlog_rig.deliver(documents(turns))
+    instance = backlog_rig.host.instances[run.instance_id]
+    assert instance.generations == 2  # three executions of one round each
+    assert run.done and run.output["rounds"] == 1 and run.output["counted"] == 0
+    assert json.loads(instance.input_json)["generation"] == 2
+    assert json.loads(instance.input_json)["turns"] == []
+    watermark = await backlog_rig.client.store.get_watermark("dana", "kitchen", "extract_memories")
+    assert watermark == turns[-1].seq
+    assert backlog_rig.counter()["pending"] == [] and backlog_rig.counter()["in_flight"] == {}
+
+
+async def test_the_last_execution_returns_its_claims_for_the_next_orchestration(
+    backlog_rig: DurableRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(orchestration, "MAX_ROUNDS", 1)
+    monkeypatch.setattr(orchestration, "MAX_GENERATIONS", 2)
+    turns = await add_backlog(backlog_rig)
+    (run,) = await backlog_rig.deliver(documents(turns))
+    assert run.done and backlog_rig.host.instances[run.instance_id].generations == 1
+    counter = backlog_rig.counter()
+    assert counter["in_flight"] == {}
+    assert counter["pending"] == [{"step": "extract_memories", "thread_id": "kitchen"}]
+    more = await backlog_rig.add("kitchen", [("user", "one more")])
+    (later,) = await backlog_rig.deliver(documents(more))  # the next batch takes the rest
+    watermark = await backlog_rig.client.store.get_watermark("dana", "kitchen", "extract_memories")
+    assert later.done and watermark == more[-1].seq

@@ -68,7 +68,9 @@ class ThreadCounter(_State):
     turns: int = Field(default=0, ge=0)
     floor: int = Field(default=0, ge=0)
     ranges: list[tuple[int, int]] = Field(default_factory=list)
-    seen: datetime | None = Field(default=None, description="entity time of its last batch")
+    seen: int | None = Field(
+        default=None, description="entity time of its last batch, in seconds since the epoch"
+    )
 
     def covers(self, key: int) -> bool:
         """True when the turn with ``key`` has been counted."""
@@ -88,9 +90,19 @@ class ThreadCounter(_State):
 
     def settle(self, now: datetime) -> None:
         """Fold every range into the floor once the thread has been quiet long enough."""
-        if self.ranges and self.seen is not None and now - self.seen >= SETTLE_AFTER:
+        if self.ranges and self.seen is not None and _quiet(now, self.seen) >= SETTLE_AFTER:
             self.floor = max(self.floor, self.ranges[-1][1])
             self.ranges = []
+
+
+def _epoch(moment: datetime) -> int:
+    """Whole seconds since the epoch (thread times are stored so: cheap to parse and write)."""
+    return int(moment.timestamp())
+
+
+def _quiet(now: datetime, seen: int) -> timedelta:
+    """How long a thread last seen at ``seen`` (epoch seconds) has been quiet at ``now``."""
+    return timedelta(seconds=_epoch(now) - seen)
 
 
 class Claim(_State):
@@ -201,13 +213,15 @@ def _trim(state: CounterState, now: datetime) -> None:
     idle = [
         thread_id
         for thread_id, thread in state.threads.items()
-        if thread_id not in busy and thread.seen is not None and now - thread.seen >= IDLE_AFTER
+        if thread_id not in busy
+        and thread.seen is not None
+        and _quiet(now, thread.seen) >= IDLE_AFTER
     ]
     excess = len(state.threads) - len(idle) - MAX_THREADS
     if excess > 0:
         quiet = sorted(
             (t for t in state.threads if t not in busy and t not in idle),
-            key=lambda t: state.threads[t].seen or datetime.min.replace(tzinfo=now.tzinfo),
+            key=lambda t: state.threads[t].seen or 0,
         )
         idle += quiet[:excess]
     for thread_id in idle:
@@ -228,6 +242,11 @@ def _new_thread(state: CounterState, turns: list[TurnRef]) -> ThreadCounter:
     """
     seq_keyed = all(t.seq is not None for t in turns)
     return ThreadCounter(floor=state.evicted_seq if seq_keyed else 0)
+
+
+def _quarantined(state: CounterState) -> list[str]:
+    """Keys of the user's quarantined steps, sorted."""
+    return sorted(key for key, health in state.health.items() if health.quarantined)
 
 
 def _hold_off(failures: int) -> timedelta:
@@ -306,7 +325,7 @@ def record(state: CounterState, op: RecordOperation) -> tuple[CounterState, Work
         thread = state.threads.get(thread_id) or _new_thread(state, turns)
         new = sum(1 for t in turns if not thread.covers(t.key))
         thread.add_range(min(t.key for t in turns), max(t.key for t in turns))
-        thread.seen = op.now
+        thread.seen = _epoch(op.now)
         if new:
             before = Counts(
                 thread_turns=thread.turns,
@@ -329,7 +348,13 @@ def record(state: CounterState, op: RecordOperation) -> tuple[CounterState, Work
     steps = _hand_out(state, due, op.instance_id, op.now)
     _trim(state, op.now)
     wake = None if steps else _next_wake(state, op.instance_id, op.now)
-    return state, Work(steps=steps, counted=counted, previous_owner=previous_owner, wake_at=wake)
+    return state, Work(
+        steps=steps,
+        counted=counted,
+        previous_owner=previous_owner,
+        wake_at=wake,
+        quarantined=_quarantined(state),
+    )
 
 
 def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, Work]:
@@ -364,7 +389,7 @@ def complete(state: CounterState, op: CompleteOperation) -> tuple[CounterState, 
     steps = _hand_out(state, (), op.instance_id, op.now, hold=unfinished)
     _trim(state, op.now)
     wake = None if steps else _next_wake(state, op.instance_id, op.now)
-    return state, Work(steps=steps, wake_at=wake)
+    return state, Work(steps=steps, wake_at=wake, quarantined=_quarantined(state))
 
 
 def release(state: CounterState, op: ReleaseOperation) -> tuple[CounterState, Work]:

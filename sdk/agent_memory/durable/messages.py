@@ -135,6 +135,9 @@ class Work(_Message):
     wake_at: UtcDatetime | None = Field(
         default=None, description="no steps now; held-off steps are due then (the caller drains)"
     )
+    quarantined: list[str] = Field(
+        default_factory=list, description="keys of the user's quarantined steps"
+    )
 
 
 class PipelineResult(BaseModel):
@@ -146,5 +149,6 @@ class PipelineResult(BaseModel):
     counted: int = 0
     rounds: int = 0
     waits: int = 0
+    quarantined: list[str] = Field(default_factory=list, description="step keys, when it ended")
     done: list[Step] = Field(default_factory=list)
     failed: list[StepFailure] = Field(default_factory=list)

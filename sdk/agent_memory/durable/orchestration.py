@@ -4,7 +4,8 @@ Deterministic by construction: no I/O, clock, randomness or settings here. Time 
 ``context.current_utc_datetime``; thresholds arrive in the input; everything else happens in
 activities. Per round: extractions (threads in parallel), then reconcile and thread summaries,
 then the user summary. A step that still fails after its retries is reported to the entity,
-which keeps it pending for the next batch.
+which holds it off (and after repeated failures quarantines it); one orchestration of the user
+sleeps on a durable timer until held-off work is due and runs it.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class OrchestrationContext(Protocol):
     def create_timer(self, fire_at: datetime) -> Any: ...
 
     def continue_as_new(self, input_: Any) -> None: ...
+
+    def set_custom_status(self, status: Any) -> None: ...
 
 
 @functools.cache
@@ -233,13 +236,15 @@ def pipeline(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any
         (yield context.call_entity(entity, RECORD, _json(record), expected_type=dict))
     )
     result.counted = work.counted
+    _report(context, result, work)
     while work.steps or work.wake_at is not None:
         if result.rounds >= MAX_ROUNDS or result.waits >= MAX_WAITS:
+            # return the claims first: the next execution (or, after the last one, any other
+            # orchestration of the user) picks the steps up from the queue
+            yield context.call_entity(
+                entity, COMPLETE, _json(_release(context)), expected_type=dict
+            )
             if request.generation + 1 < MAX_GENERATIONS:
-                # release the claims first: the next execution records an empty batch
-                yield context.call_entity(
-                    entity, COMPLETE, _json(_release(context)), expected_type=dict
-                )
                 context.continue_as_new(_json(_next_generation(request)))
             break
         if work.steps:
@@ -262,7 +267,15 @@ def pipeline(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any
         work = Work.model_validate(
             (yield context.call_entity(entity, COMPLETE, _json(finish), expected_type=dict))
         )
+        _report(context, result, work)
     return result.model_dump(mode="json")
+
+
+def _report(context: OrchestrationContext, result: PipelineResult, work: Work) -> None:
+    """Make quarantined steps visible in the instance's status while it runs, and its output."""
+    if work.quarantined != result.quarantined:
+        result.quarantined = list(work.quarantined)
+        context.set_custom_status({"quarantined": result.quarantined})
 
 
 def _release(context: OrchestrationContext) -> CompleteOperation:

@@ -4,7 +4,8 @@ Every run, bounded to :data:`SWEEP_LIMIT` instances of each kind:
 
 1. **Dead letters.** Batches the trigger could not start after its last retry were written
    to the dead-letter entities (``memory_deadletters``, :data:`DEAD_LETTER_SHARDS` shards);
-   each is started now (the same derived instance id) and removed once started.
+   each is started now (the same derived instance id) and removed once started; while the
+   task hub still refuses, they stay for the next run and the sweep goes on.
 2. **Dead instances.** Pipeline instances that ended Failed or Terminated within
    :data:`~agent_memory.durable.timing.HISTORY_RETENTION` are started again with their
    input (``NonRunningStates`` lets ``start_new`` replace them), at most :data:`MAX_RERUNS`
@@ -18,6 +19,7 @@ The trigger and the sweeper share :func:`agent_memory.durable.trigger.start`.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -26,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent_memory.durable.deadletters import (
     DEAD_LETTER_SHARDS,
+    REMOVE,
     DeadLetters,
     dead_letter_entity,
 )
@@ -53,6 +56,7 @@ class SweepReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     replayed: list[str] = Field(default_factory=list, description="dead letters started")
+    deferred: int = Field(default=0, description="dead letters the task hub still refused")
     rerun: list[str] = Field(default_factory=list, description="dead instances started again")
     purged: int = 0
 
@@ -69,10 +73,15 @@ async def _replay_dead_letters(client: TaskHubClient, report: SweepReport) -> No
         letters = DeadLetters.model_validate(response.entity_state or {})
         batch = letters.requests[:budget]
         budget -= len(batch)
-        await start(client, batch)  # raises when the task hub still refuses: next run retries
+        try:
+            await start(client, batch)
+        except Exception as exc:  # the task hub still refuses: they stay for the next run
+            logger.warning("sweep: dead letters of shard %d not started yet: %s", shard, exc)
+            report.deferred += len(batch)
+            continue
         ids = [r.instance_id for r in batch]
         if ids:
-            await client.signal_entity(entity, "remove", ids)
+            await client.signal_entity(entity, REMOVE, ids)
             report.replayed.extend(ids)
 
 
@@ -107,11 +116,7 @@ async def _rerun_dead_instances(client: TaskHubClient, now: datetime, report: Sw
 
 
 def _json_input(value: Any) -> Any:
-    if isinstance(value, str):
-        import json
-
-        return json.loads(value)
-    return value
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _statuses(*names: str) -> list[Any]:
