@@ -27,6 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pipeline_cost import answer as pipeline_answer  # type: ignore[import-not-found]  # noqa: E402
+
 from agent_memory import MemoryClient, Settings  # noqa: E402
 from tests.support.openai_server import FakeOpenAIServer  # noqa: E402
 
@@ -39,31 +43,12 @@ TEXTS = [
 
 
 def slow_answer(seconds: float) -> Any:
-    """A stand-in model that answers every chat call after ``seconds``."""
+    """The stand-in model of ``pipeline_cost.py``, answering every chat call after ``seconds``."""
 
     def answer(body: dict[str, Any]) -> dict[str, Any]:
         time.sleep(seconds)
-        system = body["messages"][0]["content"]
-        if system.startswith("You extract"):
-            return {"items": []}
-        if system.startswith("You maintain"):
-            return {"duplicate_groups": [], "contradictions": []}
-        if system.startswith("You keep a running summary"):
-            return {
-                "overview": "A summary.",
-                "key_points": [],
-                "decisions": [],
-                "open_questions": [],
-                "action_items": [],
-                "topics": [],
-            }
-        return {
-            "overview": "A profile.",
-            "preferences": [],
-            "standing_instructions": [],
-            "ongoing_goals": [],
-            "notable_experiences": [],
-        }
+        reply: dict[str, Any] = pipeline_answer(body)
+        return reply
 
     return answer
 

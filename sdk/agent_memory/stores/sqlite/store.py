@@ -710,7 +710,10 @@ class SqliteStore:
         norm = float(np.linalg.norm(q))
         if norm == 0.0:
             return []
-        own = rows.matrix @ (q / norm)
+        # einsum, not `matrix @ q`: a matrix-vector product is memory-bound, and threaded BLAS
+        # (OpenBLAS starts a thread per core) only adds contention on a busy machine. einsum's
+        # own loop stays on the calling thread, without configuring BLAS for the host app.
+        own = np.einsum("ij,j->i", rows.matrix, q / norm)
         scores = own
         if table == "turns" and query.mode == "hybrid":
             scores = scores + np.float32(context.NEIGHBOUR_SIMILARITY) * (
