@@ -56,7 +56,12 @@ def test_an_oversized_extraction_answer_is_clipped_and_the_thread_moves_on(
         caplog.at_level(logging.WARNING, logger="agent_memory"),
         MemoryClient.from_env(env) as memory,
     ):
-        turn = memory.add("u", "t", "user", "I write a lot: fact number after fact number.")
+        turn = memory.add(
+            "u",
+            "t",
+            "user",
+            "I write a lot: fact number after fact number. Broken text. A pair stays.",
+        )
         report = memory.process_now("u", "t")
         memories = memory.get_memories("u")
         assert memory.pipeline_status.failures == []
