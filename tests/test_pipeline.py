@@ -126,7 +126,7 @@ def test_turns_become_memories_summaries_and_a_superseded_contradiction(
             memories["Dana is vegetarian."],
             memories["Dana ordered a ribeye steak and loved it."],
         )
-        assert veg.confidence == 0.95 and veg.prompt_version == "extract_memories@2"
+        assert veg.confidence == 0.95 and veg.prompt_version == "extract_memories@3"
         turns = {t.content: t.id for t in memory.get_turns("dana", "kitchen")}
         assert veg.source_turn_ids == [turns[CONVERSATION[0][1]]]  # the invented id is dropped
         rule = memories["Answer Dana in bullet points."]

@@ -83,7 +83,7 @@ def test_a_short_conversation_on_the_real_model(model_env: dict[str, str], tmp_p
     assert memories, f"nothing extracted: {report}"
     for m in memories:
         assert m.source_turn_ids and set(m.source_turn_ids) <= turn_ids
-        assert m.prompt_version == "extract_memories@2"
+        assert m.prompt_version == "extract_memories@3"
     assert thread is not None and thread.content.strip()
     assert any("trondheim" in h.content.lower() for h in hits), [h.content for h in hits]
     assert usage.calls >= 2 and usage.input_tokens > 0 and usage.output_tokens > 0

@@ -24,7 +24,7 @@ from agent_memory.prompts.bounds import (
 )
 from agent_memory.prompts.transcript import render_turns
 
-PROMPT: Final = PromptRef("extract_memories", "2")
+PROMPT: Final = PromptRef("extract_memories", "3")
 
 Bucket = Literal["fact", "procedural", "episodic", "unclassified"]
 
@@ -136,8 +136,12 @@ GROUNDING: Final = PromptText(SYSTEM, EXAMPLES)
 def build_messages(turns: Sequence[Turn], known: Sequence[str]) -> list[dict[str, str]]:
     """System instructions plus the transcript and the memories already known."""
     known_block = "\n".join(f"- {text}" for text in known) or "(none)"
+    names = {t.metadata.get("name") for t in turns if t.role == "user"} - {None}
+    who = " / ".join(sorted(str(n) for n in names)) or "the user"
     user = (
         f"<already_known>\n{known_block}\n</already_known>\n\n{render_turns(turns)}\n\n"
-        "Extract the memories worth keeping from this transcript."
+        f'Extract the memories worth keeping about {who} (role "user") from this transcript: '
+        "only what its turns say, each with the turn_id values it comes from; nothing from the "
+        "examples."
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
