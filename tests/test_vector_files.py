@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_memory import SqliteStore
-from agent_memory.models import Memory
+from agent_memory.models import Memory, Turn
 from agent_memory.stores.query import SearchQuery, normalize_rows
 from agent_memory.stores.sqlite.schema import SCHEMA_VERSION
 from agent_memory.stores.sqlite.vector_files import Header, VectorFiles
@@ -278,3 +278,36 @@ def test_a_store_of_the_previous_schema_gains_the_vector_generation(
     assert nearest(upgraded, basis(1)) == [made[1].content]
     assert is_mapped(open_store(path, clock))
     upgraded.close()
+
+
+def turn(thread: str, i: int, clock: FakeClock) -> Turn:
+    return Turn(
+        id=f"{thread}-{i}",
+        user_id=USER,
+        thread_id=thread,
+        role="user",
+        content=f"turn {i} of {thread}",
+        created_at=clock(),
+    )
+
+
+def test_turn_neighbours_survive_the_file_and_link_to_later_turns(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "m.db"
+    store = open_store(path, clock)
+    for i in range(3):
+        for thread in ("a", "b"):
+            store.append_turns(USER, thread, [turn(thread, i, clock)], [basis(i)])
+    written = store._vector_rows(USER, "turns", DIMS)
+    mapped = open_store(path, clock)
+    rows = mapped._vector_rows(USER, "turns", DIMS)
+    assert not rows.matrix.flags.writeable
+    for column in ("seq", "prev", "next", "thread"):
+        assert list(getattr(rows, column)) == list(getattr(written, column)), column
+    store.append_turns(USER, "a", [turn("a", 3, clock)], [basis(3)])
+    grown = mapped._vector_rows(USER, "turns", DIMS)
+    last_of_a = int(np.flatnonzero(rows.thread == "a")[-1])
+    assert int(grown.prev[-1]) == last_of_a and int(grown.next[last_of_a]) == len(grown) - 1
+    store.close()
+    mapped.close()

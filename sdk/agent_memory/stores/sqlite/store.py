@@ -101,6 +101,9 @@ class SqliteStore:
 
     Each thread gets its own connection; writes take ``BEGIN IMMEDIATE`` with a busy timeout,
     so concurrent writers queue instead of failing with "database is locked".
+    ``vector_files`` keeps each searched user's vectors in a memory-mapped file beside the
+    database, so a new process's first search maps them instead of reading every embedding
+    (:mod:`agent_memory.stores.sqlite.vector_files`).
     """
 
     def __init__(

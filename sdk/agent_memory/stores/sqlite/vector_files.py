@@ -28,7 +28,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
@@ -191,14 +191,7 @@ class VectorFiles:
         path = self.path(user_id, table)
         temp = path.with_name(path.name + ".tmp")
         threads = sorted(set(columns["thread"].tolist()))
-        header = Header(
-            dims=header.dims,
-            rows=header.rows,
-            max_seq=header.max_seq,
-            epoch=header.epoch,
-            generation=header.generation,
-            threads=tuple(threads),
-        )
+        header = replace(header, threads=tuple(threads))
         codes = {name: code for code, name in enumerate(threads)}
         thread_code = np.fromiter(
             (codes[t] for t in columns["thread"].tolist()), dtype=np.int32, count=header.rows
