@@ -311,3 +311,19 @@ def test_turn_neighbours_survive_the_file_and_link_to_later_turns(
     assert int(grown.prev[-1]) == last_of_a and int(grown.next[last_of_a]) == len(grown) - 1
     store.close()
     mapped.close()
+
+
+def test_a_store_with_vector_files_off_still_erases_them_on_forget(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "m.db"
+    store = open_store(path, clock)
+    seed(store)
+    nearest(store, basis(0))
+    assert vector_files(path)
+    plain = SqliteStore(path, clock=clock, vector_files=False)
+    assert nearest(plain, basis(1)) != [] and plain._vector_rows(USER, "memories", DIMS)
+    plain.forget(USER)
+    assert vector_files(path) == []
+    store.close()
+    plain.close()

@@ -136,8 +136,10 @@ class SqliteStore:
             raise
         self._vectors: dict[str, VectorCache] = {}
         self._vector_cache_users = vector_cache_users
+        # removed on forget and purge even when this store does not use them: another may
+        self._vector_file_set = VectorFiles(self.path) if str(self.path) != ":memory:" else None
         self._vector_files = (
-            VectorFiles(self.path) if vector_files and VectorFiles.available(self.path) else None
+            self._vector_file_set if vector_files and VectorFiles.available(self.path) else None
         )
 
     # -- connections ---------------------------------------------------------------------
@@ -225,8 +227,8 @@ class SqliteStore:
 
     def _clear_vector_files(self, user_id: str, *, erase: bool) -> None:
         """Delete (``erase``: overwrite, then delete) the user's vector files, after a commit."""
-        if self._vector_files is not None:
-            self._vector_files.remove(user_id, erase=erase)
+        if self._vector_file_set is not None:
+            self._vector_file_set.remove(user_id, erase=erase)
 
     # -- forget epochs -------------------------------------------------------------------
 

@@ -138,7 +138,8 @@ class VectorFiles:
     def _locked(self, exclusive: bool) -> Iterator[None]:
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            if fcntl is not None:  # without flock (Windows) files are only ever removed
+                fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
