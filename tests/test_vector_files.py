@@ -327,3 +327,18 @@ def test_a_store_with_vector_files_off_still_erases_them_on_forget(
     assert vector_files(path) == []
     store.close()
     plain.close()
+
+
+def test_a_header_claiming_a_huge_length_is_damage(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "m.db"
+    store = open_store(path, clock)
+    made = seed(store)
+    nearest(store, basis(0))
+    target = vector_files(path)[0]
+    data = target.read_bytes()
+    magic = len(b"agent-memory vectors 1\n")
+    target.write_bytes(data[:magic] + (1 << 62).to_bytes(8, "little") + data[magic + 8 :])
+    fresh = open_store(path, clock)
+    assert nearest(fresh, basis(1)) == [made[1].content]
+    store.close()
+    fresh.close()

@@ -57,6 +57,8 @@ COLUMNS: Final = (
     ("next", np.int64),
 )
 _ERASE_CHUNK: Final = 1 << 20
+#: A longer header is damage, not thread names.
+_MAX_HEADER: Final = 1 << 28
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,8 @@ class Header:
         if len(start) < len(MAGIC) + 8 or not start.startswith(MAGIC):
             return None
         length = int.from_bytes(start[len(MAGIC) :], "little")
+        if length > _MAX_HEADER:
+            return None
         try:
             fields = json.loads(handle.read(length))
             return Header(
