@@ -60,6 +60,16 @@ def vector_files(path: Path) -> list[Path]:
     return sorted(p for p in path.parent.iterdir() if p.name.startswith(f"{path.name}-vectors-"))
 
 
+def searched(tmp_path: Path, clock: FakeClock) -> tuple[Path, SqliteStore, list[Memory]]:
+    """A store holding four memories of the user, searched once (so the file is written)."""
+    path = tmp_path / "m.db"
+    store = open_store(path, clock)
+    made = seed(store)
+    nearest(store, basis(0))
+    assert len(vector_files(path)) == 1
+    return path, store, made
+
+
 def is_mapped(store: SqliteStore, user: str = USER) -> bool:
     """Whether the store's index of the user is the read-only mapping of the file."""
     return not store._vector_rows(user, "memories", DIMS).matrix.flags.writeable
@@ -81,10 +91,7 @@ def test_a_new_store_maps_the_vectors_the_first_one_wrote(tmp_path: Path, clock:
 def test_rows_appended_after_the_file_was_written_are_read_and_added_to_it(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    path = tmp_path / "m.db"
-    first = open_store(path, clock)
-    seed(first)
-    nearest(first, basis(0))
+    path, first, _ = searched(tmp_path, clock)
     writer = open_store(path, clock)
     late = memory("a fact written by another connection")
     writer.create_memory(late, basis(5))
@@ -100,10 +107,7 @@ def test_rows_appended_after_the_file_was_written_are_read_and_added_to_it(
 def test_a_supersede_elsewhere_hides_the_memory_and_keeps_the_file(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    path = tmp_path / "m.db"
-    first = open_store(path, clock)
-    made = seed(first)
-    nearest(first, basis(1))
+    path, first, made = searched(tmp_path, clock)
     before = vector_files(path)[0].read_bytes()
     other = open_store(path, clock)
     assert other.supersede(USER, made[1].id, by="newer", reason="contradiction")
@@ -119,10 +123,7 @@ def test_a_supersede_elsewhere_hides_the_memory_and_keeps_the_file(
 def test_a_memory_reactivated_with_a_new_vector_is_not_found_by_its_old_one(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    path = tmp_path / "m.db"
-    first = open_store(path, clock)
-    made = seed(first)
-    nearest(first, basis(1))
+    path, first, made = searched(tmp_path, clock)
     first.supersede(USER, made[1].id, by="newer", reason="contradiction")
     other = open_store(path, clock)
     assert other.create_memory(made[1], basis(6))  # said again: reactivated, new vector
@@ -196,10 +197,7 @@ def test_forgetting_a_thread_and_purging_expired_memories_erase_the_file(
 
 
 def test_a_damaged_file_is_ignored_and_written_again(tmp_path: Path, clock: FakeClock) -> None:
-    path = tmp_path / "m.db"
-    store = open_store(path, clock)
-    made = seed(store)
-    nearest(store, basis(0))
+    path, store, made = searched(tmp_path, clock)
     target = vector_files(path)[0]
     target.write_bytes(target.read_bytes()[:5000])  # cut short
     fresh = open_store(path, clock)
@@ -248,10 +246,7 @@ store.close()
 def test_another_process_writing_is_seen_by_warm_and_new_stores(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    path = tmp_path / "m.db"
-    warm = open_store(path, clock)
-    made = seed(warm)
-    nearest(warm, basis(0))
+    path, warm, made = searched(tmp_path, clock)
     subprocess.run([sys.executable, "-c", CHILD, str(path), made[0].id], check=True, timeout=60)
     fresh = open_store(path, clock)
     for store in (warm, fresh):
@@ -316,10 +311,7 @@ def test_turn_neighbours_survive_the_file_and_link_to_later_turns(
 def test_a_store_with_vector_files_off_still_erases_them_on_forget(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    path = tmp_path / "m.db"
-    store = open_store(path, clock)
-    seed(store)
-    nearest(store, basis(0))
+    path, store, _ = searched(tmp_path, clock)
     assert vector_files(path)
     plain = SqliteStore(path, clock=clock, vector_files=False)
     assert nearest(plain, basis(1)) != [] and plain._vector_rows(USER, "memories", DIMS)
@@ -330,10 +322,7 @@ def test_a_store_with_vector_files_off_still_erases_them_on_forget(
 
 
 def test_a_header_claiming_a_huge_length_is_damage(tmp_path: Path, clock: FakeClock) -> None:
-    path = tmp_path / "m.db"
-    store = open_store(path, clock)
-    made = seed(store)
-    nearest(store, basis(0))
+    path, store, made = searched(tmp_path, clock)
     target = vector_files(path)[0]
     data = target.read_bytes()
     magic = len(b"agent-memory vectors 1\n")
