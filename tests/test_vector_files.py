@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -331,3 +332,38 @@ def test_a_header_claiming_a_huge_length_is_damage(tmp_path: Path, clock: FakeCl
     assert nearest(fresh, basis(1)) == [made[1].content]
     store.close()
     fresh.close()
+
+
+def test_files_written_while_another_store_reactivates_never_outlive_the_change(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path, store, made = searched(tmp_path, clock)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def cold_searches() -> None:  # a new store each time: map, or read and write the file
+        try:
+            while not done.is_set():
+                reader = open_store(path, clock)
+                nearest(reader, basis(6))
+                reader.close()
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+
+    readers = [threading.Thread(target=cold_searches) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    writer = open_store(path, clock)
+    for k in range(20):
+        writer.supersede(USER, made[1].id, by="newer", reason="contradiction")
+        writer.create_memory(made[1], basis(6 if k % 2 else 7))  # the last one: basis(6)
+    done.set()
+    for thread in readers:
+        thread.join(timeout=60)
+    assert errors == []
+    for fresh in (open_store(path, clock), open_store(path, clock)):
+        assert nearest(fresh, basis(6)) == [made[1].content]
+        assert nearest(fresh, basis(7)) == []
+        fresh.close()
+    store.close()
+    writer.close()
