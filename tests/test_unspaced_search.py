@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent_memory import MemoryClient, SqliteStore
+from agent_memory.stores.sqlite.schema import SCHEMA_VERSION
 from agent_memory.stores.sqlite.segment import segment
 
 CASES = [  # (stored text, word inside it, a word that is not in it)
@@ -58,5 +59,5 @@ def test_a_store_from_before_segmentation_is_reindexed_on_open(tmp_path: Path) -
         hits = memory.search("u", "会議", mode="text", include_turns=True)
         assert {h.id for h in hits} == {stored.id, turn.id}
     store = SqliteStore(path)
-    assert store._meta_int("schema_version") == 4
+    assert store._meta_int("schema_version") == SCHEMA_VERSION
     store.close()

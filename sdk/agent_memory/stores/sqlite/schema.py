@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 #: SQL function each connection registers: :func:`agent_memory.stores.sqlite.segment.segment`.
 SEGMENT_FUNCTION: Final = "agent_memory_segment"
 #: Full-text rows indexed again with unspaced runs cut into bigrams (schema 4).
@@ -14,6 +14,10 @@ _RESEGMENT: Final = (
     f"after = {SEGMENT_FUNCTION}(after)",
     f"UPDATE memories_fts SET content = {SEGMENT_FUNCTION}(content)",
 )
+#: Columns added after a table's first release: ``(table, column, definition)``. Opening a
+#: file adds whichever are missing, whatever its version (schema 5: each user's vector
+#: generation, see :mod:`.vector_files`).
+ADDED_COLUMNS: Final = (("user_state", "vectors", "INTEGER NOT NULL DEFAULT 0"),)
 #: Versions this release upgrades in place, with the statements that do it.
 UPGRADES: Final = {
     2: (
@@ -24,6 +28,7 @@ UPGRADES: Final = {
         *_RESEGMENT,
     ),
     3: _RESEGMENT,
+    4: (),
 }
 
 #: FTS5 tokenizer: Porter stemming over Unicode words, diacritics folded. Text in scripts
@@ -38,7 +43,8 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS user_state (
     user_id TEXT PRIMARY KEY,
     mutations INTEGER NOT NULL DEFAULT 0,
-    epoch TEXT
+    epoch TEXT,
+    vectors INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS turns (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,6 +77,8 @@ CREATE TABLE IF NOT EXISTS memories (
 );
 CREATE INDEX IF NOT EXISTS memories_by_user ON memories (user_id, seq);
 CREATE INDEX IF NOT EXISTS memories_by_time ON memories (user_id, created_at);
+CREATE INDEX IF NOT EXISTS memories_superseded ON memories (user_id, seq)
+    WHERE superseded_by IS NOT NULL;
 CREATE INDEX IF NOT EXISTS memories_by_expiry ON memories (expires_at) WHERE expires_at IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5 (
     scope, content, tokenize = '{TOKENIZER}'

@@ -46,8 +46,15 @@ from agent_memory.stores.query import (
     rrf,
 )
 from agent_memory.stores.sqlite.failures import check_store_file, guarded, storage_errors
-from agent_memory.stores.sqlite.schema import DDL, SCHEMA_VERSION, SEGMENT_FUNCTION, UPGRADES
+from agent_memory.stores.sqlite.schema import (
+    ADDED_COLUMNS,
+    DDL,
+    SCHEMA_VERSION,
+    SEGMENT_FUNCTION,
+    UPGRADES,
+)
 from agent_memory.stores.sqlite.segment import segment
+from agent_memory.stores.sqlite.vector_files import Header, VectorFiles
 from agent_memory.stores.sqlite.vectors import TYPE_CODES, Rows, VectorCache
 
 DEFAULT_PATH: Final = Path(".agent_memory") / "memory.db"
@@ -94,6 +101,9 @@ class SqliteStore:
 
     Each thread gets its own connection; writes take ``BEGIN IMMEDIATE`` with a busy timeout,
     so concurrent writers queue instead of failing with "database is locked".
+    ``vector_files`` keeps each searched user's vectors in a memory-mapped file beside the
+    database, so a new process's first search maps them instead of reading every embedding
+    (:mod:`agent_memory.stores.sqlite.vector_files`).
     """
 
     def __init__(
@@ -103,6 +113,7 @@ class SqliteStore:
         clock: Clock = utcnow,
         busy_timeout: float = 30.0,
         vector_cache_users: int = 256,
+        vector_files: bool = True,
     ) -> None:
         self.path = Path(path) if path is not None else default_path()
         check_store_file(self.path)
@@ -125,6 +136,11 @@ class SqliteStore:
             raise
         self._vectors: dict[str, VectorCache] = {}
         self._vector_cache_users = vector_cache_users
+        # removed on forget and purge even when this store does not use them: another may
+        self._vector_file_set = VectorFiles(self.path) if str(self.path) != ":memory:" else None
+        self._vector_files = (
+            self._vector_file_set if vector_files and VectorFiles.available(self.path) else None
+        )
 
     # -- connections ---------------------------------------------------------------------
 
@@ -173,6 +189,10 @@ class SqliteStore:
             elif int(row[0]) in UPGRADES:
                 for statement in UPGRADES[int(row[0])]:
                     tx.execute(statement)
+                for table, column, definition in ADDED_COLUMNS:
+                    present = {r[1] for r in tx.execute(f"PRAGMA table_info({table})")}
+                    if column not in present:
+                        tx.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
                 tx.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
                 )
@@ -188,19 +208,27 @@ class SqliteStore:
     def _now(self) -> datetime:
         return self._clock()
 
-    def _bump(self, db: sqlite3.Connection, user_id: str) -> int:
+    def _bump(self, db: sqlite3.Connection, user_id: str, *, vectors: bool = False) -> int:
         """Count a non-append change of the user's rows; return the new count.
 
         A user's state row starts at a random count, so caches keyed on the count never
-        mistake a user who was forgotten and came back for the one they cached.
+        mistake a user who was forgotten and came back for the one they cached. ``vectors``:
+        the change also removes rows or replaces a vector, so the user's vector files
+        (:mod:`.vector_files`) are stale; the caller clears them after the commit.
         """
+        step = 1 if vectors else 0
         row = db.execute(
-            f"INSERT INTO user_state (user_id, mutations, epoch) VALUES (?, {_FRESH_COUNT}, "
-            f"{_FRESH_EPOCH}) ON CONFLICT (user_id) DO UPDATE SET mutations = mutations + 1 "
-            "RETURNING mutations",
+            f"INSERT INTO user_state (user_id, mutations, epoch, vectors) VALUES (?, "
+            f"{_FRESH_COUNT}, {_FRESH_EPOCH}, {step}) ON CONFLICT (user_id) DO UPDATE SET "
+            f"mutations = mutations + 1, vectors = vectors + {step} RETURNING mutations",
             (user_id,),
         ).fetchone()
         return int(row[0])
+
+    def _clear_vector_files(self, user_id: str, *, erase: bool) -> None:
+        """Delete (``erase``: overwrite, then delete) the user's vector files, after a commit."""
+        if self._vector_file_set is not None:
+            self._vector_file_set.remove(user_id, erase=erase)
 
     # -- forget epochs -------------------------------------------------------------------
 
@@ -420,11 +448,13 @@ class SqliteStore:
                     (*values, seq),
                 )
                 db.execute("DELETE FROM memories_fts WHERE rowid = ?", (seq,))
-                self._bump(db, memory.user_id)
+                self._bump(db, memory.user_id, vectors=True)
             db.execute(
                 "INSERT INTO memories_fts (rowid, scope, content) VALUES (?, ?, ?)",
                 (seq, scope, segment(memory.content)),
             )
+        if old is not None:  # the old vector was replaced: the user's vector file is stale
+            self._clear_vector_files(memory.user_id, erase=False)
         self._maybe_purge()
         return True
 
@@ -734,6 +764,9 @@ class SqliteStore:
         return [(int(rows.seq[i]), float(scores[i])) for i in top]
 
     def _vector_rows(self, user_id: str, table: str, dims: int) -> Rows:
+        """The user's vector index: cached, else mapped from the user's vector file (then
+        only rows appended since it was written are read), else read from SQLite; a file
+        that was missing, stale or behind is written again afterwards."""
         cache = self._vectors.get(table)
         if cache is None or cache.dims != dims:
             cache = self._vectors[table] = VectorCache(
@@ -745,14 +778,102 @@ class SqliteStore:
         else:
             cols = "seq, thread_id, NULL, 0, NULL, NULL, embedding"
         sql = f"SELECT {cols} FROM {table} WHERE user_id = ? AND seq > ? ORDER BY seq"
-        row = db.execute(
-            "SELECT mutations FROM user_state WHERE user_id = ?", (user_id,)
-        ).fetchone()
-        return cache.get(
-            (user_id, table),
-            row[0] if row else 0,
-            lambda after: db.execute(sql, (user_id, after)).fetchall(),
+        files = self._vector_files
+        db.execute("BEGIN")  # one snapshot for the state, the file's check and the rows
+        try:
+            row = db.execute(
+                "SELECT mutations, epoch, vectors FROM user_state WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            mutations, epoch, generation = (row[0], row[1], int(row[2])) if row else (0, None, 0)
+
+            def seed() -> dict[str, npt.NDArray[Any]] | None:
+                if files is None or not epoch:
+                    return None
+                opened = files.open(user_id, table, dims, epoch, generation)
+                if opened is None:
+                    return None
+                return self._seed_columns(db, user_id, table, *opened)
+
+            rows, built = cache.load(
+                (user_id, table),
+                mutations,
+                lambda after: db.execute(sql, (user_id, after)).fetchall(),
+                seed,
+            )
+        finally:
+            db.execute("COMMIT")
+        if files is not None and epoch and built is not None and len(rows) > built:
+            self._write_vector_file(files, user_id, table, rows, epoch, generation)
+        return rows
+
+    @staticmethod
+    def _seed_columns(
+        db: sqlite3.Connection,
+        user_id: str,
+        table: str,
+        header: Header,
+        columns: dict[str, npt.NDArray[Any]],
+    ) -> dict[str, npt.NDArray[Any]] | None:
+        """A file's columns with each row's superseded flag from SQLite; None when the file
+        does not hold exactly the user's rows up to its ``max_seq``."""
+        count = db.execute(
+            f"SELECT count(*) FROM {table} WHERE user_id = ? AND seq <= ?",
+            (user_id, header.max_seq),
+        ).fetchone()[0]
+        if int(count) != header.rows:
+            return None
+        active = np.ones(header.rows, dtype=bool)
+        if table == "memories":
+            superseded = db.execute(
+                "SELECT seq FROM memories WHERE user_id = ? AND seq <= ? "
+                "AND superseded_by IS NOT NULL",
+                (user_id, header.max_seq),
+            ).fetchall()
+            if superseded:
+                seqs = np.fromiter((r[0] for r in superseded), dtype=np.int64)
+                at = np.searchsorted(columns["seq"], seqs)
+                if np.any(at >= header.rows) or np.any(columns["seq"][at] != seqs):
+                    return None
+                active[at] = False
+        return {**columns, "active": active}
+
+    def _write_vector_file(
+        self,
+        files: VectorFiles,
+        user_id: str,
+        table: str,
+        rows: Rows,
+        epoch: str,
+        generation: int,
+    ) -> None:
+        """Write the user's vector file from ``rows`` unless the user's vectors changed since."""
+
+        def current() -> bool:
+            now = (
+                self._connect()
+                .execute("SELECT epoch, vectors FROM user_state WHERE user_id = ?", (user_id,))
+                .fetchone()
+            )
+            return now is not None and (now[0], int(now[1])) == (epoch, generation)
+
+        header = Header(
+            dims=int(rows.matrix.shape[1]),
+            rows=len(rows),
+            max_seq=int(rows.seq[-1]),
+            epoch=epoch,
+            generation=generation,
         )
+        columns: dict[str, npt.NDArray[Any]] = {
+            "seq": rows.seq,
+            "type_code": rows.type_code,
+            "confidence": rows.confidence,
+            "expires": rows.expires,
+            "thread": rows.thread,
+            "prev": rows.prev,
+            "next": rows.next,
+            "matrix": rows.matrix,
+        }
+        files.write(user_id, table, header, columns, current)
 
     def _hits(self, user_id: str, scored: list[tuple[float, str, int]]) -> list[SearchHit]:
         hits: list[SearchHit] = []
@@ -946,13 +1067,14 @@ class SqliteStore:
                 db.execute("DELETE FROM usage WHERE user_id = ?", (user_id,))
                 db.execute("DELETE FROM user_state WHERE user_id = ?", (user_id,))
             else:  # steps in flight for the user start again
-                self._bump(db, user_id)
+                self._bump(db, user_id, vectors=True)
                 db.execute(
                     f"UPDATE user_state SET epoch = {_FRESH_EPOCH} WHERE user_id = ?", (user_id,)
                 )
             for table in ("turns", "memories"):  # merge the index: no deleted term stays in it
                 db.execute(f"INSERT INTO {table}_fts ({table}_fts) VALUES ('optimize')")
         self._connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._clear_vector_files(user_id, erase=True)
         for cache in self._vectors.values():
             cache.drop(user_id)
         return counts
@@ -970,7 +1092,9 @@ class SqliteStore:
             for seq, user_id in rows:
                 db.execute("DELETE FROM memories_fts WHERE rowid = ?", (seq,))
                 db.execute("DELETE FROM memories WHERE seq = ?", (seq,))
-                self._bump(db, user_id)
+                self._bump(db, user_id, vectors=True)
+        for user_id in {str(r[1]) for r in rows}:
+            self._clear_vector_files(user_id, erase=True)
         self._last_purge = time.monotonic()
         return len(rows)
 

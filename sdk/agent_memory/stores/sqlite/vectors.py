@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,28 @@ class _Growable:
         self._cols = _empty(dims, 16)
         self._neighbours = neighbours
         self._last_of_thread: dict[str, int] = {}
+
+    @classmethod
+    def seeded(
+        cls, dims: int, columns: dict[str, np.ndarray[Any, Any]], *, neighbours: bool = False
+    ) -> _Growable:
+        """An index over whole ``columns`` (for example read-only mapped ones, which are copied
+        only when rows are appended)."""
+        index = cls(dims, neighbours=neighbours)
+        n = int(columns["seq"].shape[0])
+        index._cols = {key: columns[key] for key in index._cols}
+        index.size = n
+        if n:
+            index.max_seq = int(columns["seq"][-1])
+            index.soonest_expiry = float(columns["expires"].min())
+            index.inactive = int(n - np.count_nonzero(columns["active"]))
+            if neighbours:  # each thread's last row, for the rows appended later
+                threads = columns["thread"][::-1]
+                names, first = np.unique(threads.astype(str), return_index=True)
+                index._last_of_thread = {
+                    str(name): n - 1 - int(at) for name, at in zip(names, first, strict=True)
+                }
+        return index
 
     def extend(self, batch: dict[str, np.ndarray[Any, Any]]) -> None:
         n = batch["seq"].shape[0]
@@ -160,17 +183,37 @@ class VectorCache:
         load: Any,
     ) -> Rows:
         """Return the index for ``key``; ``load(after_seq)`` fetches rows past a seq."""
+        return self.load(key, mutations, load)[0]
+
+    def load(
+        self,
+        key: tuple[str, str],
+        mutations: int,
+        load: Any,
+        seed: Callable[[], dict[str, np.ndarray[Any, Any]] | None] | None = None,
+    ) -> tuple[Rows, int | None]:
+        """The index for ``key`` and, when it was built now, how many of its rows came from
+        ``seed()`` (whole columns, or None) — 0 when all were read with ``load``; None when
+        the cached index was current or caught up."""
         with self._lock:
             entry = self._entries.get(key)
+            built: int | None = None
             if entry is None or entry[0] != mutations:
-                entry = (mutations, _Growable(self.dims, neighbours=self.neighbours))
+                columns = seed() if seed is not None else None
+                if columns is None:
+                    index = _Growable(self.dims, neighbours=self.neighbours)
+                    built = 0
+                else:
+                    index = _Growable.seeded(self.dims, columns, neighbours=self.neighbours)
+                    built = index.size
+                entry = (mutations, index)
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_users:
                 self._entries.popitem(last=False)
             index = entry[1]
             index.extend(batch_from_rows(load(index.max_seq), self.dims))
-            return index.view()
+            return index.view(), built
 
     def mark_superseded(self, key: tuple[str, str], seq: int, before: int, after: int) -> None:
         """Apply one supersede in place when the cached index is exactly one mutation behind.
