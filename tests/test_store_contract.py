@@ -342,6 +342,31 @@ def test_summaries_are_put_and_replaced(store: MemoryStore, clock: FakeClock) ->
     assert store.get_summary("alice", "thread", "t2") is None
 
 
+def test_a_summary_covering_more_turns_is_never_overwritten(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    newer = Summary(
+        user_id="alice",
+        thread_id="t1",
+        kind="thread",
+        content="turns 1-9",
+        fields={"topics": ["tea", "trains"]},
+        covers_up_to=9,
+        updated_at=clock(),
+    )
+    store.put_summary(newer, None)
+    late = newer.model_copy(update={"content": "turns 1-4", "covers_up_to": 4})
+    store.put_summary(late, None)  # a late or repeated step: the stored summary stays
+    assert store.get_summary("alice", "thread", "t1") == newer
+    assert store.list_summaries("alice", "thread") == [newer]
+    same = newer.model_copy(update={"content": "turns 1-9, again"})
+    store.put_summary(same, None)  # as many turns: replaced
+    assert store.get_summary("alice", "thread", "t1") == same
+    other = late.model_copy(update={"thread_id": "t2"})
+    store.put_summary(other, None)  # another thread's summary is its own
+    assert store.get_summary("alice", "thread", "t2") == other
+
+
 def test_counters_increment_atomically_and_report_the_owner(store: MemoryStore) -> None:
     first = store.increment_counter("alice", "turns", thread_id="t1", by=3, owner="inprocess")
     assert (first.before, first.after, first.previous_owner) == (0, 3, None)

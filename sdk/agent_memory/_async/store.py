@@ -102,7 +102,11 @@ class AsyncMemoryStore(Protocol):
     async def put_summary(
         self, summary: Summary, embedding: Vector | None, *, epoch: str | None = None
     ) -> None:
-        """Create or replace a summary."""
+        """Create or replace a summary, unless the stored one covers more turns.
+
+        A stored summary with a higher ``covers_up_to`` is kept, so a late or repeated step
+        never rolls a summary back; an equal one is replaced.
+        """
         ...
 
     async def list_summaries(self, user_id: str, kind: SummaryKind) -> list[Summary]:

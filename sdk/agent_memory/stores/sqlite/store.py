@@ -792,10 +792,20 @@ class SqliteStore:
     def put_summary(
         self, summary: Summary, embedding: Vector | None, *, epoch: str | None = None
     ) -> None:
-        """Create or replace a summary."""
+        """Create or replace a summary, unless the stored one covers more turns.
+
+        A stored summary with a higher ``covers_up_to`` is kept (a late or repeated step
+        never rolls a summary back); the comparison and the write are one transaction.
+        """
         blob = _blob(embedding, self._dims)
         with self._write() as db:
             self._check_epoch(db, summary.user_id, epoch)
+            row = db.execute(
+                "SELECT doc FROM summaries WHERE user_id = ? AND kind = ? AND scope = ?",
+                (summary.user_id, summary.kind, summary.thread_id or ""),
+            ).fetchone()
+            if row and Summary.model_validate_json(row[0]).covers_up_to > summary.covers_up_to:
+                return
             db.execute(
                 "INSERT INTO summaries (user_id, kind, scope, thread_id, doc, embedding) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, kind, scope) "
