@@ -732,6 +732,10 @@ def test_writes_of_steps_that_began_before_forget_are_refused(wire: Wire) -> Non
         lambda: wire.store.record_usage(record, epoch=epoch),
         lambda: wire.store.advance_watermark(wire.user, "t1", "extract", 5, epoch=epoch),
         lambda: wire.store.supersede(wire.user, m.id, by="x", reason="duplicate", epoch=epoch),
+        lambda: wire.store.increment_counter(wire.user, "turns", thread_id="t1", epoch=epoch),
+        lambda: wire.store.increment_counter(
+            wire.user, "turns", thread_id="t1", by=0, owner="durable", epoch=epoch
+        ),
     ):
         with pytest.raises(ForgottenError):
             write()

@@ -689,9 +689,14 @@ class CosmosStore:
         thread_id: str | None = None,
         by: int = 1,
         owner: str | None = None,
+        epoch: str | None = None,
     ) -> CounterIncrement:
-        """Atomically add ``by`` (a patch ``incr``); return the values before and after."""
+        """Atomically add ``by`` (a patch ``incr``); return the values before and after.
+
+        ``epoch=`` is read just before the write (see :meth:`user_epoch`).
+        """
         check_identifier(user_id, "user_id")
+        self._check_epoch(user_id, epoch)
         item_id = docs.counter_id(name)
         partition = docs.thread_partition(user_id, thread_id)
         now = docs.timestamp(self._now())

@@ -131,8 +131,13 @@ class MemoryStore(Protocol):
         thread_id: str | None = None,
         by: int = 1,
         owner: str | None = None,
+        epoch: str | None = None,
     ) -> CounterIncrement:
-        """Atomically add ``by`` to a counter; return the values before and after."""
+        """Atomically add ``by`` to a counter; return the values before and after.
+
+        With ``epoch=`` the write (also of ``by=0`` with an ``owner``) is refused with
+        :class:`~agent_memory.ForgottenError` once the user was forgotten (see ``user_epoch``).
+        """
         ...
 
     def get_watermark(self, user_id: str, thread_id: str, step: str) -> int:

@@ -864,10 +864,15 @@ class SqliteStore:
         thread_id: str | None = None,
         by: int = 1,
         owner: str | None = None,
+        epoch: str | None = None,
     ) -> CounterIncrement:
-        """Atomically add ``by`` to a counter; return the values before and after."""
+        """Atomically add ``by`` to a counter; return the values before and after.
+
+        ``epoch=`` is checked in the same transaction (see :meth:`user_epoch`).
+        """
         scope = thread_id or ""
         with self._write() as db:
+            self._check_epoch(db, user_id, epoch)
             row = db.execute(
                 "SELECT value, last_owner FROM counters "
                 "WHERE user_id = ? AND scope = ? AND name = ?",
