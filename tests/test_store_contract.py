@@ -384,6 +384,27 @@ def test_watermarks_only_move_forward(store: MemoryStore) -> None:
     assert store.get_watermark("alice", "t1", "summary") == 0
 
 
+def test_a_watermark_moves_by_compare_and_set_from_the_value_a_run_read(
+    store: MemoryStore,
+) -> None:
+    def cas(expected: int, value: int, thread: str = "t1") -> bool:
+        return store.compare_and_set_watermark(
+            "alice", thread, "extract", expected=expected, value=value
+        )
+
+    assert cas(3, 5) is False  # nothing stored reads as 0
+    assert store.get_watermark("alice", "t1", "extract") == 0
+    assert cas(0, 5) is True
+    assert cas(0, 7) is False  # a second run that read 0 loses and writes nothing
+    assert cas(5, 5) is False and cas(5, 3) is False  # never in place, never back
+    assert store.get_watermark("alice", "t1", "extract") == 5
+    assert cas(5, 9) is True
+    assert store.get_watermark("alice", "t1", "extract") == 9
+    assert store.get_watermark("alice", "t1", "summary") == 0
+    assert cas(0, 2, thread="t2") is True and store.get_watermark("alice", "t2", "extract") == 2
+    assert store.advance_watermark("alice", "t1", "extract", 4) == 9  # advance never goes back
+
+
 # -- isolation, forget, TTL -------------------------------------------------------------------
 
 

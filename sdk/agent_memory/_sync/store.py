@@ -150,6 +150,24 @@ class MemoryStore(Protocol):
         """Move a watermark forward (never back); return the resulting value."""
         ...
 
+    def compare_and_set_watermark(
+        self,
+        user_id: str,
+        thread_id: str,
+        step: str,
+        *,
+        expected: int,
+        value: int,
+        epoch: str | None = None,
+    ) -> bool:
+        """Move a watermark from ``expected`` (0: none stored) to ``value``, atomically.
+
+        True when this call moved it. False, writing nothing, when the watermark is no longer
+        ``expected`` (a concurrent or duplicate run of the step moved it first) or when
+        ``value`` is not above ``expected``: a run that loses the race counts nothing.
+        """
+        ...
+
     def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:
         """Delete everything of the user (or one thread); counts per container.
 

@@ -920,6 +920,38 @@ class SqliteStore:
             ).fetchone()
         return int(row[0])
 
+    @guarded
+    def compare_and_set_watermark(
+        self,
+        user_id: str,
+        thread_id: str,
+        step: str,
+        *,
+        expected: int,
+        value: int,
+        epoch: str | None = None,
+    ) -> bool:
+        """Move a watermark from ``expected`` (0: none stored) to ``value``; True when moved.
+
+        The comparison and the write are one transaction; False (nothing written) when the
+        watermark is not ``expected`` or ``value`` is not above it.
+        """
+        with self._write() as db:
+            self._check_epoch(db, user_id, epoch)
+            row = db.execute(
+                "SELECT value FROM watermarks WHERE user_id = ? AND thread_id = ? AND step = ?",
+                (user_id, thread_id, step),
+            ).fetchone()
+            if (int(row[0]) if row else 0) != expected or value <= expected:
+                return False
+            db.execute(
+                "INSERT INTO watermarks (user_id, thread_id, step, value, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, thread_id, step) DO UPDATE SET "
+                "value = excluded.value, updated_at = excluded.updated_at",
+                (user_id, thread_id, step, value, _iso(self._now())),
+            )
+        return True
+
     # -- deletion and expiry -------------------------------------------------------------
 
     @guarded
