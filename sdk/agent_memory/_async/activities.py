@@ -79,8 +79,9 @@ async def extract_memories(
     value this run read, after the batch's memories are written: of two runs of the step on
     the same turns exactly one moves it and counts the batch's turns. The other stops
     (``covered``) as soon as it sees the watermark moved — before its model call, before its
-    writes, or at the compare-and-set — and its memory writes, if any, were no-ops: memory ids
-    are derived from content, so the winner wrote the same ones.
+    writes, or at the compare-and-set. Memory ids are derived from content, so whichever run
+    writes a memory first writes it once: ``created`` counts the memories this run wrote,
+    ``duplicates`` those already there.
     """
     user_id, thread_id = request.user_id, request.thread_id
     epoch = await store.user_epoch(user_id)
