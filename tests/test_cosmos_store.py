@@ -567,6 +567,32 @@ def test_watermarks_only_move_forward(wire: Wire, clock: FakeClock) -> None:
     assert wire.store.get_watermark(wire.user, "t1", "extract") == 10
 
 
+def test_a_watermark_moves_by_compare_and_set_from_the_value_a_run_read(wire: Wire) -> None:
+    cas = wire.store.compare_and_set_watermark
+    mark = wire.log.mark()
+    assert cas(wire.user, "t1", "extract", expected=0, value=5) is True
+    (create,) = wire.log.since(mark)
+    assert create.method == "POST" and create.partition_key == [wire.user, "t1"]
+    mark = wire.log.mark()
+    assert cas(wire.user, "t1", "extract", expected=0, value=7) is False  # a run that read 0
+    create, patch = wire.log.since(mark)
+    assert create.method == "POST" and patch.method == "PATCH"
+    assert patch.body["condition"] == "FROM c WHERE c.seq = 0"
+    mark = wire.log.mark()
+    assert cas(wire.user, "t1", "extract", expected=5, value=5) is False  # never in place
+    assert cas(wire.user, "t1", "extract", expected=5, value=3) is False  # nor back
+    assert wire.log.since(mark) == []  # refused before anything is sent
+    assert cas(wire.user, "t1", "extract", expected=4, value=9) is False
+    assert wire.store.get_watermark(wire.user, "t1", "extract") == 5
+    mark = wire.log.mark()
+    assert cas(wire.user, "t1", "extract", expected=5, value=9) is True
+    (patch,) = wire.log.since(mark)
+    assert patch.body["condition"] == "FROM c WHERE c.seq = 5"
+    assert patch.body["operations"][0] == {"op": "set", "path": "/seq", "value": 9}
+    assert wire.store.get_watermark(wire.user, "t1", "extract") == 9
+    assert cas(wire.user, "t2", "extract", expected=3, value=4) is False  # none stored: 0
+
+
 def test_a_new_watermark_is_patched_then_created(wire: Wire) -> None:
     mark = wire.log.mark()
     with pytest.raises(StoreError):  # this server answers a read of a missing item with 500
@@ -732,6 +758,10 @@ def test_writes_of_steps_that_began_before_forget_are_refused(wire: Wire) -> Non
         lambda: wire.store.record_usage(record, epoch=epoch),
         lambda: wire.store.advance_watermark(wire.user, "t1", "extract", 5, epoch=epoch),
         lambda: wire.store.supersede(wire.user, m.id, by="x", reason="duplicate", epoch=epoch),
+        lambda: wire.store.increment_counter(wire.user, "turns", thread_id="t1", epoch=epoch),
+        lambda: wire.store.increment_counter(
+            wire.user, "turns", thread_id="t1", by=0, owner="durable", epoch=epoch
+        ),
     ):
         with pytest.raises(ForgottenError):
             write()

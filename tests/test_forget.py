@@ -123,6 +123,8 @@ def test_writes_with_an_old_epoch_are_refused_in_the_store(tmp_path: Path) -> No
         lambda: store.create_memory(memory, None, epoch=epoch),
         lambda: store.advance_watermark(USER, "t", "extract", 5, epoch=epoch),
         lambda: store.supersede(USER, memory.id, by="x", reason="duplicate", epoch=epoch),
+        lambda: store.increment_counter(USER, "turns", thread_id="t", epoch=epoch),
+        lambda: store.increment_counter(USER, "turns", by=0, owner="durable", epoch=epoch),
     ):
         with pytest.raises(ForgottenError):
             write()

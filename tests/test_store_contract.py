@@ -342,6 +342,31 @@ def test_summaries_are_put_and_replaced(store: MemoryStore, clock: FakeClock) ->
     assert store.get_summary("alice", "thread", "t2") is None
 
 
+def test_a_summary_covering_more_turns_is_never_overwritten(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    newer = Summary(
+        user_id="alice",
+        thread_id="t1",
+        kind="thread",
+        content="turns 1-9",
+        fields={"topics": ["tea", "trains"]},
+        covers_up_to=9,
+        updated_at=clock(),
+    )
+    store.put_summary(newer, None)
+    late = newer.model_copy(update={"content": "turns 1-4", "covers_up_to": 4})
+    store.put_summary(late, None)  # a late or repeated step: the stored summary stays
+    assert store.get_summary("alice", "thread", "t1") == newer
+    assert store.list_summaries("alice", "thread") == [newer]
+    same = newer.model_copy(update={"content": "turns 1-9, again"})
+    store.put_summary(same, None)  # as many turns: replaced
+    assert store.get_summary("alice", "thread", "t1") == same
+    other = late.model_copy(update={"thread_id": "t2"})
+    store.put_summary(other, None)  # another thread's summary is its own
+    assert store.get_summary("alice", "thread", "t2") == other
+
+
 def test_counters_increment_atomically_and_report_the_owner(store: MemoryStore) -> None:
     first = store.increment_counter("alice", "turns", thread_id="t1", by=3, owner="inprocess")
     assert (first.before, first.after, first.previous_owner) == (0, 3, None)
@@ -357,6 +382,27 @@ def test_watermarks_only_move_forward(store: MemoryStore) -> None:
     assert store.advance_watermark("alice", "t1", "extract", 4) == 10
     assert store.get_watermark("alice", "t1", "extract") == 10
     assert store.get_watermark("alice", "t1", "summary") == 0
+
+
+def test_a_watermark_moves_by_compare_and_set_from_the_value_a_run_read(
+    store: MemoryStore,
+) -> None:
+    def cas(expected: int, value: int, thread: str = "t1") -> bool:
+        return store.compare_and_set_watermark(
+            "alice", thread, "extract", expected=expected, value=value
+        )
+
+    assert cas(3, 5) is False  # nothing stored reads as 0
+    assert store.get_watermark("alice", "t1", "extract") == 0
+    assert cas(0, 5) is True
+    assert cas(0, 7) is False  # a second run that read 0 loses and writes nothing
+    assert cas(5, 5) is False and cas(5, 3) is False  # never in place, never back
+    assert store.get_watermark("alice", "t1", "extract") == 5
+    assert cas(5, 9) is True
+    assert store.get_watermark("alice", "t1", "extract") == 9
+    assert store.get_watermark("alice", "t1", "summary") == 0
+    assert cas(0, 2, thread="t2") is True and store.get_watermark("alice", "t2", "extract") == 2
+    assert store.advance_watermark("alice", "t1", "extract", 4) == 9  # advance never goes back
 
 
 # -- isolation, forget, TTL -------------------------------------------------------------------

@@ -400,7 +400,12 @@ class AsyncMemoryClient:
 
     @property
     def pipeline_status(self) -> PipelineStatus:
-        """Completed steps and recent failures of the in-process pipeline (empty when durable)."""
+        """Completed steps and recent failures of the in-process pipeline.
+
+        Empty with the durable owner: the Function app's held-off and quarantined steps live in
+        its task hub (the counter entity's ``health``), not in the store; Docs/durable.md shows
+        how to read them.
+        """
         return self.processor.status
 
     # -- deletion and lifecycle ----------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from agent_memory._async import activities
 from agent_memory._async.backlog import backlog_error, extraction_backlog
 from agent_memory._async.store import AsyncMemoryStore
-from agent_memory.errors import ConfigurationError
+from agent_memory.errors import ConfigurationError, ForgottenError
 from agent_memory.pipeline.due import Counts, DueSteps, Thresholds, due_steps
 from agent_memory.pipeline.requests import (
     ExtractResult,
@@ -57,15 +57,36 @@ class AsyncInProcessProcessor:
         """Count ``count`` new turns and start whatever steps they make due in the background.
 
         Returns without waiting on the model: the sync client queues the steps on its worker
-        thread, the async client starts a task.
+        thread, the async client starts a task. Counting is a write of the user's like any
+        other: when the user is forgotten after the turns were appended, nothing is counted
+        and no counter of theirs is written (the user's epoch is checked on every write).
         """
         if count <= 0 or self.ai is None:
             return
+        epoch = await self.store.user_epoch(user_id)
+        if not epoch:  # the appended turns were forgotten already: nothing left to count
+            _log_forgotten_count(user_id)
+            return
+        try:
+            due = await self._count(user_id, thread_id, count, epoch)
+        except ForgottenError:
+            _log_forgotten_count(user_id)
+            return
+        if due.any:
+            await self._runner.submit(lambda: self._run_due(user_id, thread_id, due))
+
+    async def _count(self, user_id: str, thread_id: str, count: int, epoch: str) -> DueSteps:
+        """Add ``count`` turns to the thread's and the user's counters; the steps now due."""
         thread = await self.store.increment_counter(
-            user_id, TURNS_COUNTER, thread_id=thread_id, by=count, owner=OWNER_INPROCESS
+            user_id,
+            TURNS_COUNTER,
+            thread_id=thread_id,
+            by=count,
+            owner=OWNER_INPROCESS,
+            epoch=epoch,
         )
         user = await self.store.increment_counter(
-            user_id, TURNS_COUNTER, by=count, owner=OWNER_INPROCESS
+            user_id, TURNS_COUNTER, by=count, owner=OWNER_INPROCESS, epoch=epoch
         )
         if OWNER_DURABLE in (thread.previous_owner, user.previous_owner):
             self._warn_once(
@@ -74,16 +95,17 @@ class AsyncInProcessProcessor:
                 "run one owner per deployment (MEMORY_PROCESSOR_OWNER)",
                 user_id,
             )
-        extractions = (await self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=0)).after
+        extractions = (
+            await self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=0, epoch=epoch)
+        ).after
         due = due_steps(
             Counts(thread_turns=thread.before, user_turns=user.before, extractions=extractions),
             Counts(thread_turns=thread.after, user_turns=user.after, extractions=extractions),
             self.thresholds,
         )
         if due.extract:
-            await self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=1)
-        if due.any:
-            await self._runner.submit(lambda: self._run_due(user_id, thread_id, due))
+            await self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=1, epoch=epoch)
+        return due
 
     async def _run_due(self, user_id: str, thread_id: str, due: DueSteps) -> int:
         """Run due steps in order, each failure recorded and logged, never raised; failures."""
@@ -178,6 +200,10 @@ class AsyncInProcessProcessor:
     async def drain(self) -> None:
         """Wait for the background steps started so far."""
         await self._runner.drain()
+
+
+def _log_forgotten_count(user_id: str) -> None:
+    logger.info("user %r was forgotten after their turns were added; nothing counted", user_id)
 
 
 def require_model(ai: AsyncModelClient | None, purpose: str) -> AsyncModelClient:

@@ -102,7 +102,11 @@ class AsyncMemoryStore(Protocol):
     async def put_summary(
         self, summary: Summary, embedding: Vector | None, *, epoch: str | None = None
     ) -> None:
-        """Create or replace a summary."""
+        """Create or replace a summary, unless the stored one covers more turns.
+
+        A stored summary with a higher ``covers_up_to`` is kept, so a late or repeated step
+        never rolls a summary back; an equal one is replaced.
+        """
         ...
 
     async def list_summaries(self, user_id: str, kind: SummaryKind) -> list[Summary]:
@@ -125,8 +129,13 @@ class AsyncMemoryStore(Protocol):
         thread_id: str | None = None,
         by: int = 1,
         owner: str | None = None,
+        epoch: str | None = None,
     ) -> CounterIncrement:
-        """Atomically add ``by`` to a counter; return the values before and after."""
+        """Atomically add ``by`` to a counter; return the values before and after.
+
+        With ``epoch=`` the write (also of ``by=0`` with an ``owner``) is refused with
+        :class:`~agent_memory.ForgottenError` once the user was forgotten (see ``user_epoch``).
+        """
         ...
 
     async def get_watermark(self, user_id: str, thread_id: str, step: str) -> int:
@@ -137,6 +146,24 @@ class AsyncMemoryStore(Protocol):
         self, user_id: str, thread_id: str, step: str, value: int, *, epoch: str | None = None
     ) -> int:
         """Move a watermark forward (never back); return the resulting value."""
+        ...
+
+    async def compare_and_set_watermark(
+        self,
+        user_id: str,
+        thread_id: str,
+        step: str,
+        *,
+        expected: int,
+        value: int,
+        epoch: str | None = None,
+    ) -> bool:
+        """Move a watermark from ``expected`` (0: none stored) to ``value``, atomically.
+
+        True when this call moved it. False, writing nothing, when the watermark is no longer
+        ``expected`` (a concurrent or duplicate run of the step moved it first) or when
+        ``value`` is not above ``expected``: a run that loses the race counts nothing.
+        """
         ...
 
     async def forget(self, user_id: str, *, thread_id: str | None = None) -> dict[str, int]:

@@ -44,25 +44,44 @@ KNOWN_MEMORIES_IN_PROMPT = 40
 MIN_CONFIDENCE = 0.5
 
 
-def _covered(
-    store: MemoryStore, user_id: str, thread_id: str, last: int, result: ExtractResult
+def _lost_race(
+    store: MemoryStore,
+    request: ThreadRequest,
+    expected: int,
+    turns: list[Turn],
+    result: ExtractResult,
 ) -> bool:
-    """True (and counted in ``covered``) when the watermark already covers a batch ending at
-    ``last``: a duplicate run of the step (at-least-once delivery) then writes nothing."""
-    current = store.get_watermark(user_id, thread_id, EXTRACT_STEP)
-    if current < last:
+    """True when the watermark moved away from ``expected`` since this run read it.
+
+    Another run of the step (a concurrent one, or a duplicate under at-least-once delivery)
+    is extracting the thread, so this run stops: it counts the race in ``covered`` and the
+    turns it listed that the watermark does not cover yet in ``remaining`` (a driver that
+    loops on ``remaining`` runs again for them).
+    """
+    current = store.get_watermark(request.user_id, request.thread_id, EXTRACT_STEP)
+    if current == expected:
         return False
-    result.watermark = max(result.watermark, current)
-    result.covered += 1
+    _record_lost_race(current, turns, result)
     return True
+
+
+def _record_lost_race(current: int, turns: list[Turn], result: ExtractResult) -> None:
+    result.covered += 1
+    result.watermark = max(result.watermark, current)
+    result.remaining = sum(1 for t in turns if (t.seq or 0) > current)
 
 
 def extract_memories(store: MemoryStore, ai: ModelClient, request: ThreadRequest) -> ExtractResult:
     """Extract memories from the turns after the thread's extraction watermark.
 
     At most ``request.max_batches`` model batches (all when None); ``remaining`` in the
-    result counts the turns left. A batch the watermark already covers (a concurrent run of
-    the same step wrote it) is skipped before the model call and again before any write.
+    result counts the turns left. Each batch moves the watermark by compare-and-set from the
+    value this run read, after the batch's memories are written: of two runs of the step on
+    the same turns exactly one moves it and counts the batch's turns. The other stops
+    (``covered``) as soon as it sees the watermark moved — before its model call, before its
+    writes, or at the compare-and-set. Memory ids are derived from content, so whichever run
+    writes a memory first writes it once: ``created`` counts the memories this run wrote,
+    ``duplicates`` those already there.
     """
     user_id, thread_id = request.user_id, request.thread_id
     epoch = store.user_epoch(user_id)
@@ -91,10 +110,11 @@ def _extract(
         left = batches[request.max_batches :]
         batches = batches[: request.max_batches]
         result.remaining = sum(len(b) for b in left)
+    expected = result.watermark
     for batch in batches:
         last = batch[-1].seq or 0
-        if _covered(store, user_id, thread_id, last, result):
-            continue
+        if _lost_race(store, request, expected, turns, result):
+            break
         known = store.list_memories(user_id, limit=KNOWN_MEMORIES_IN_PROMPT)
         output = ai.parse(
             user_id=user_id,
@@ -133,16 +153,20 @@ def _extract(
                 continue
             memories.append(memory)
         grounded, vectors = _grounded(ai, memories, batch, result)
-        if _covered(store, user_id, thread_id, last, result):
-            continue  # a concurrent run wrote this batch while the model answered
+        if _lost_race(store, request, expected, turns, result):
+            break  # a concurrent run moved on while the model answered
         for memory, vector in zip(grounded, vectors, strict=True):
             if store.create_memory(memory, vector, epoch=epoch):
                 result.created += 1
             else:
                 result.duplicates += 1
-        result.watermark = store.advance_watermark(
-            user_id, thread_id, EXTRACT_STEP, last, epoch=epoch
-        )
+        if not store.compare_and_set_watermark(
+            user_id, thread_id, EXTRACT_STEP, expected=expected, value=last, epoch=epoch
+        ):
+            current = store.get_watermark(user_id, thread_id, EXTRACT_STEP)
+            _record_lost_race(current, turns, result)
+            break
+        expected = result.watermark = last
         result.turns += len(batch)
         result.batches += 1
     if result.unknown_turn_ids:

@@ -689,9 +689,14 @@ class CosmosStore:
         thread_id: str | None = None,
         by: int = 1,
         owner: str | None = None,
+        epoch: str | None = None,
     ) -> CounterIncrement:
-        """Atomically add ``by`` (a patch ``incr``); return the values before and after."""
+        """Atomically add ``by`` (a patch ``incr``); return the values before and after.
+
+        ``epoch=`` is read just before the write (see :meth:`user_epoch`).
+        """
         check_identifier(user_id, "user_id")
+        self._check_epoch(user_id, epoch)
         item_id = docs.counter_id(name)
         partition = docs.thread_partition(user_id, thread_id)
         now = docs.timestamp(self._now())
@@ -759,6 +764,45 @@ class CosmosStore:
                 if self._create(container, body):
                     return target
         raise ConflictError(f"watermark {step!r} of {user_id!r} kept conflicting")
+
+    def compare_and_set_watermark(
+        self,
+        user_id: str,
+        thread_id: str,
+        step: str,
+        *,
+        expected: int,
+        value: int,
+        epoch: str | None = None,
+    ) -> bool:
+        """Move a watermark from ``expected`` (0: none stored) to ``value``; True when moved.
+
+        From 0 the item is created (a conflict means it exists: then patched as below);
+        otherwise a patch conditioned on ``seq = expected``, so of two runs that read the same
+        watermark exactly one moves it. False (nothing written) when the condition fails or
+        ``value`` is not above ``expected``.
+        """
+        check_identifier(user_id, "user_id")
+        self._check_epoch(user_id, epoch)
+        expected, target = int(expected), int(value)
+        if target <= expected:
+            return False
+        item_id = docs.watermark_id(step)
+        partition = [user_id, thread_id]
+        now = docs.timestamp(self._now())
+        operations: list[dict[str, Any]] = [
+            {"op": "set", "path": "/seq", "value": target},
+            {"op": "set", "path": "/updated_at", "value": now},
+        ]
+        with guarded(self.charges, "compare_and_set_watermark", user_id):
+            container = self._container(COUNTERS_CONTAINER)
+            if expected == 0:
+                body = docs.watermark_doc(item_id, partition, step, target, now)
+                if self._create(container, body):
+                    return True
+            condition = f"FROM c WHERE c.seq = {expected}"
+            patched = self._patch(container, item_id, partition, operations, condition)
+        return patched is not None
 
     # -- forget epochs -------------------------------------------------------------------
 

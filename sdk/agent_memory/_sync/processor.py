@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from agent_memory._sync import activities
 from agent_memory._sync.backlog import backlog_error, extraction_backlog
 from agent_memory._sync.store import MemoryStore
-from agent_memory.errors import ConfigurationError
+from agent_memory.errors import ConfigurationError, ForgottenError
 from agent_memory.pipeline.due import Counts, DueSteps, Thresholds, due_steps
 from agent_memory.pipeline.requests import (
     ExtractResult,
@@ -57,14 +57,37 @@ class InProcessProcessor:
         """Count ``count`` new turns and start whatever steps they make due in the background.
 
         Returns without waiting on the model: the sync client queues the steps on its worker
-        thread, the async client starts a task.
+        thread, the async client starts a task. Counting is a write of the user's like any
+        other: when the user is forgotten after the turns were appended, nothing is counted
+        and no counter of theirs is written (the user's epoch is checked on every write).
         """
         if count <= 0 or self.ai is None:
             return
+        epoch = self.store.user_epoch(user_id)
+        if not epoch:  # the appended turns were forgotten already: nothing left to count
+            _log_forgotten_count(user_id)
+            return
+        try:
+            due = self._count(user_id, thread_id, count, epoch)
+        except ForgottenError:
+            _log_forgotten_count(user_id)
+            return
+        if due.any:
+            self._runner.submit(lambda: self._run_due(user_id, thread_id, due))
+
+    def _count(self, user_id: str, thread_id: str, count: int, epoch: str) -> DueSteps:
+        """Add ``count`` turns to the thread's and the user's counters; the steps now due."""
         thread = self.store.increment_counter(
-            user_id, TURNS_COUNTER, thread_id=thread_id, by=count, owner=OWNER_INPROCESS
+            user_id,
+            TURNS_COUNTER,
+            thread_id=thread_id,
+            by=count,
+            owner=OWNER_INPROCESS,
+            epoch=epoch,
         )
-        user = self.store.increment_counter(user_id, TURNS_COUNTER, by=count, owner=OWNER_INPROCESS)
+        user = self.store.increment_counter(
+            user_id, TURNS_COUNTER, by=count, owner=OWNER_INPROCESS, epoch=epoch
+        )
         if OWNER_DURABLE in (thread.previous_owner, user.previous_owner):
             self._warn_once(
                 f"owner:{user_id}",
@@ -72,16 +95,17 @@ class InProcessProcessor:
                 "run one owner per deployment (MEMORY_PROCESSOR_OWNER)",
                 user_id,
             )
-        extractions = (self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=0)).after
+        extractions = (
+            self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=0, epoch=epoch)
+        ).after
         due = due_steps(
             Counts(thread_turns=thread.before, user_turns=user.before, extractions=extractions),
             Counts(thread_turns=thread.after, user_turns=user.after, extractions=extractions),
             self.thresholds,
         )
         if due.extract:
-            self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=1)
-        if due.any:
-            self._runner.submit(lambda: self._run_due(user_id, thread_id, due))
+            self.store.increment_counter(user_id, EXTRACTIONS_COUNTER, by=1, epoch=epoch)
+        return due
 
     def _run_due(self, user_id: str, thread_id: str, due: DueSteps) -> int:
         """Run due steps in order, each failure recorded and logged, never raised; failures."""
@@ -170,6 +194,10 @@ class InProcessProcessor:
     def drain(self) -> None:
         """Wait for the background steps started so far."""
         self._runner.drain()
+
+
+def _log_forgotten_count(user_id: str) -> None:
+    logger.info("user %r was forgotten after their turns were added; nothing counted", user_id)
 
 
 def require_model(ai: ModelClient | None, purpose: str) -> ModelClient:

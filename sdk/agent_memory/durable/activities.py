@@ -9,7 +9,13 @@ from typing import Any
 from agent_memory._async import activities
 from agent_memory._async.processor import TURNS_COUNTER
 from agent_memory.durable.worker import get_worker
-from agent_memory.pipeline.requests import ReconcileRequest, ThreadRequest, UserRequest
+from agent_memory.errors import ForgottenError
+from agent_memory.pipeline.requests import (
+    ExtractResult,
+    ReconcileRequest,
+    ThreadRequest,
+    UserRequest,
+)
 from agent_memory.pipeline.status import OWNER_DURABLE, OWNER_INPROCESS
 
 logger = logging.getLogger("agent_memory.durable")
@@ -19,13 +25,26 @@ async def extract_memories(request: Mapping[str, Any]) -> dict[str, Any]:
     """Extract memories from the thread's pending turns; marks the thread's counter as durable.
 
     The mark lets an in-process client on the same data warn that two owners are running, and
-    lets this app warn when the counter was last written by an in-process client.
+    lets this app warn when the counter was last written by an in-process client. It is a write
+    of the user's like the step's own: checked against the user's epoch, so a user forgotten
+    before the activity runs gets no counter back (the result says ``forgotten``).
     """
     parsed = ThreadRequest.model_validate(request)
     worker = await get_worker()
-    mark = await worker.store.increment_counter(
-        parsed.user_id, TURNS_COUNTER, thread_id=parsed.thread_id, by=0, owner=OWNER_DURABLE
-    )
+    epoch = await worker.store.user_epoch(parsed.user_id)
+    if not epoch:  # no data of the user: forgotten since the turns were written
+        return ExtractResult(forgotten=True).model_dump(mode="json")
+    try:
+        mark = await worker.store.increment_counter(
+            parsed.user_id,
+            TURNS_COUNTER,
+            thread_id=parsed.thread_id,
+            by=0,
+            owner=OWNER_DURABLE,
+            epoch=epoch,
+        )
+    except ForgottenError:
+        return ExtractResult(forgotten=True).model_dump(mode="json")
     if mark.previous_owner == OWNER_INPROCESS:
         logger.warning(
             "thread %r of user %r was last counted in-process; run one owner per deployment "

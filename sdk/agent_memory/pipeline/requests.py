@@ -54,7 +54,11 @@ class ExtractResult(_Message):
     ungrounded: dict[str, int] = Field(default_factory=dict)
     forgotten: bool = Field(default=False, description="The user was forgotten mid-step.")
     remaining: int = Field(default=0, description="turns left for the next run (max_batches)")
-    covered: int = Field(default=0, description="batches a concurrent run had already covered")
+    covered: int = Field(
+        default=0,
+        description="1 when another run of the step moved the watermark first: this run "
+        "stopped and counted none of that batch's turns",
+    )
 
 
 class ReconcileResult(_Message):

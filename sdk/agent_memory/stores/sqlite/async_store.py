@@ -50,6 +50,7 @@ class AsyncSqliteStore:
     increment_counter = _in_thread(SqliteStore.increment_counter)
     get_watermark = _in_thread(SqliteStore.get_watermark)
     advance_watermark = _in_thread(SqliteStore.advance_watermark)
+    compare_and_set_watermark = _in_thread(SqliteStore.compare_and_set_watermark)
     forget = _in_thread(SqliteStore.forget)
     user_epoch = _in_thread(SqliteStore.user_epoch)
     purge_expired = _in_thread(SqliteStore.purge_expired)

@@ -913,10 +913,20 @@ class SqliteStore:
     def put_summary(
         self, summary: Summary, embedding: Vector | None, *, epoch: str | None = None
     ) -> None:
-        """Create or replace a summary."""
+        """Create or replace a summary, unless the stored one covers more turns.
+
+        A stored summary with a higher ``covers_up_to`` is kept (a late or repeated step
+        never rolls a summary back); the comparison and the write are one transaction.
+        """
         blob = _blob(embedding, self._dims)
         with self._write() as db:
             self._check_epoch(db, summary.user_id, epoch)
+            row = db.execute(
+                "SELECT doc FROM summaries WHERE user_id = ? AND kind = ? AND scope = ?",
+                (summary.user_id, summary.kind, summary.thread_id or ""),
+            ).fetchone()
+            if row and Summary.model_validate_json(row[0]).covers_up_to > summary.covers_up_to:
+                return
             db.execute(
                 "INSERT INTO summaries (user_id, kind, scope, thread_id, doc, embedding) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, kind, scope) "
@@ -975,10 +985,15 @@ class SqliteStore:
         thread_id: str | None = None,
         by: int = 1,
         owner: str | None = None,
+        epoch: str | None = None,
     ) -> CounterIncrement:
-        """Atomically add ``by`` to a counter; return the values before and after."""
+        """Atomically add ``by`` to a counter; return the values before and after.
+
+        ``epoch=`` is checked in the same transaction (see :meth:`user_epoch`).
+        """
         scope = thread_id or ""
         with self._write() as db:
+            self._check_epoch(db, user_id, epoch)
             row = db.execute(
                 "SELECT value, last_owner FROM counters "
                 "WHERE user_id = ? AND scope = ? AND name = ?",
@@ -1025,6 +1040,38 @@ class SqliteStore:
                 (user_id, thread_id, step),
             ).fetchone()
         return int(row[0])
+
+    @guarded
+    def compare_and_set_watermark(
+        self,
+        user_id: str,
+        thread_id: str,
+        step: str,
+        *,
+        expected: int,
+        value: int,
+        epoch: str | None = None,
+    ) -> bool:
+        """Move a watermark from ``expected`` (0: none stored) to ``value``; True when moved.
+
+        The comparison and the write are one transaction; False (nothing written) when the
+        watermark is not ``expected`` or ``value`` is not above it.
+        """
+        with self._write() as db:
+            self._check_epoch(db, user_id, epoch)
+            row = db.execute(
+                "SELECT value FROM watermarks WHERE user_id = ? AND thread_id = ? AND step = ?",
+                (user_id, thread_id, step),
+            ).fetchone()
+            if (int(row[0]) if row else 0) != expected or value <= expected:
+                return False
+            db.execute(
+                "INSERT INTO watermarks (user_id, thread_id, step, value, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, thread_id, step) DO UPDATE SET "
+                "value = excluded.value, updated_at = excluded.updated_at",
+                (user_id, thread_id, step, value, _iso(self._now())),
+            )
+        return True
 
     # -- deletion and expiry -------------------------------------------------------------
 
