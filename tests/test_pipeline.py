@@ -211,7 +211,9 @@ async def test_a_retried_extraction_creates_no_duplicates(
             extract_memories(memory.store, memory.ai, request),
         )
         assert first.created + second.created == len(RULES)
-        assert first.duplicates + second.duplicates == len(RULES)
+        # the run that loses the watermark's compare-and-set writes nothing and counts nothing
+        assert first.turns + second.turns == len(CONVERSATION)
+        assert first.covered + second.covered == 1
         assert len(await memory.get_memories("dana", include_superseded=True)) == len(RULES)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent_memory import ConfigurationError, Memory, MemoryStore, SearchQuery, SqliteStore, Turn
+from agent_memory.errors import InvalidInputError
 from agent_memory.models import CONTAINERS, EPISODIC_TTL_SECONDS, Summary
 from tests.conftest import Embed, FakeClock
 
@@ -175,6 +176,8 @@ def test_supersede_is_conditional_and_hides_the_loser(
     put(store, embed, old)
     put(store, embed, new)
     clock.advance(minutes=5)
+    with pytest.raises(InvalidInputError, match="reason"):
+        store.supersede("alice", old.id, by=new.id, reason="contradiction")  # type: ignore[arg-type]
     assert store.supersede("alice", old.id, by=new.id, reason="contradict") is True
     assert store.supersede("alice", old.id, by="someone-else", reason="duplicate") is False
     assert store.supersede("alice", "mem-unknown", by=new.id, reason="duplicate") is False

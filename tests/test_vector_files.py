@@ -111,7 +111,7 @@ def test_a_supersede_elsewhere_hides_the_memory_and_keeps_the_file(
     path, first, made = searched(tmp_path, clock)
     before = vector_files(path)[0].read_bytes()
     other = open_store(path, clock)
-    assert other.supersede(USER, made[1].id, by="newer", reason="contradiction")
+    assert other.supersede(USER, made[1].id, by="newer", reason="contradict")
     assert nearest(first, basis(1)) == []
     fresh = open_store(path, clock)
     assert nearest(fresh, basis(1)) == []
@@ -125,7 +125,7 @@ def test_a_memory_reactivated_with_a_new_vector_is_not_found_by_its_old_one(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     path, first, made = searched(tmp_path, clock)
-    first.supersede(USER, made[1].id, by="newer", reason="contradiction")
+    first.supersede(USER, made[1].id, by="newer", reason="contradict")
     other = open_store(path, clock)
     assert other.create_memory(made[1], basis(6))  # said again: reactivated, new vector
     assert vector_files(path) == []  # the stale file went with the commit
@@ -239,7 +239,7 @@ from agent_memory.models import Memory
 store = SqliteStore(sys.argv[1])
 late = Memory.create(user_id="ada", thread_id="t1", type="fact", content="from the child")
 store.create_memory(late, [0.0] * 7 + [1.0])
-store.supersede("ada", sys.argv[2], by="child", reason="contradiction")
+store.supersede("ada", sys.argv[2], by="child", reason="contradict")
 store.close()
 """
 
@@ -355,7 +355,7 @@ def test_files_written_while_another_store_reactivates_never_outlive_the_change(
         thread.start()
     writer = open_store(path, clock)
     for k in range(20):
-        writer.supersede(USER, made[1].id, by="newer", reason="contradiction")
+        writer.supersede(USER, made[1].id, by="newer", reason="contradict")
         writer.create_memory(made[1], basis(6 if k % 2 else 7))  # the last one: basis(6)
     done.set()
     for thread in readers:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -306,3 +306,12 @@ def supersede_chain(memories: list[Memory], memory_id: str) -> list[Memory]:
         chain,
         key=lambda m: (m.superseded_at is None, m.superseded_at or m.created_at, m.created_at),
     )
+
+
+def check_supersede_reason(reason: object) -> SupersedeReason:
+    """``reason`` when it is a :data:`SupersedeReason`; ``InvalidInputError`` otherwise."""
+    if reason not in get_args(SupersedeReason):
+        raise InvalidInputError(
+            f"reason: {reason!r} is not one of {', '.join(get_args(SupersedeReason))}"
+        )
+    return reason  # type: ignore[return-value]

@@ -43,6 +43,7 @@ from agent_memory.models import (
     SupersedeReason,
     Turn,
     UsageRecord,
+    check_supersede_reason,
     utcnow,
 )
 from agent_memory.settings import Settings
@@ -531,6 +532,7 @@ class CosmosStore:
         gets a second patch setting its ``ttl`` to the seconds it had left: superseding never
         extends a memory's life.
         """
+        check_supersede_reason(reason)
         check_identifier(user_id, "user_id")
         if not memory_id or docs.has_forbidden(memory_id):
             return False

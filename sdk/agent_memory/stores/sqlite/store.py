@@ -34,6 +34,7 @@ from agent_memory.models import (
     SupersedeReason,
     Turn,
     UsageRecord,
+    check_supersede_reason,
     utcnow,
 )
 from agent_memory.stores import context
@@ -537,7 +538,11 @@ class SqliteStore:
         reason: SupersedeReason,
         epoch: str | None = None,
     ) -> bool:
-        """Mark an active memory superseded; False if missing or already superseded."""
+        """Mark an active memory superseded; False if missing or already superseded.
+
+        ``InvalidInputError`` for a ``reason`` that is not a ``SupersedeReason``.
+        """
+        check_supersede_reason(reason)
         now = self._now()
         with self._write() as db:
             self._check_epoch(db, user_id, epoch)
