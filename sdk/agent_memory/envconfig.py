@@ -13,6 +13,30 @@ from agent_memory.errors import ConfigurationError
 M = TypeVar("M", bound=BaseModel)
 
 
+def settings_error(
+    exc: ValidationError, names: Mapping[str, str] | None = None
+) -> ConfigurationError:
+    """One ``ConfigurationError`` listing every problem, by variable name when ``names`` has it."""
+    names = names or {}
+    problems = "; ".join(
+        f"{names.get(str(e['loc'][0]), '.'.join(str(p) for p in e['loc']))}: {e['msg']}"
+        if e["loc"]
+        else e["msg"]
+        for e in exc.errors()
+    )
+    return ConfigurationError(f"invalid settings: {problems}")
+
+
+class ConfigModel(BaseModel):
+    """A settings model whose bad values raise ``ConfigurationError``, never pydantic's error."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise settings_error(exc) from None
+
+
 def model_from_env(
     model: type[M],
     names: Mapping[str, str],
@@ -31,7 +55,4 @@ def model_from_env(
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{names.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigurationError(f"invalid settings: {problems}") from None
+        raise settings_error(exc, names) from None

@@ -88,19 +88,20 @@ def _turn_input(index: int, data: dict[str, Any]) -> TurnInput:
         raise InvalidInputError(f"turns[{index}]: {exc}") from None
 
 
-def check_memory_types(memory_types: Any) -> tuple[MemoryType, ...] | None:
-    """``None`` or a non-empty list drawn from fact / procedural / episodic."""
+def check_memory_types(
+    memory_types: Any, name: str = "memory_types"
+) -> tuple[MemoryType, ...] | None:
+    """``None`` or a non-empty list drawn from fact / procedural / episodic (one type alone
+    may be given as a string); errors name the argument ``name``."""
     if memory_types is None:
         return None
     if isinstance(memory_types, str):
         memory_types = [memory_types]
     if not isinstance(memory_types, Sequence) or not memory_types:
-        raise InvalidInputError("memory_types must be a non-empty list")
+        raise InvalidInputError(f"{name} must be a non-empty list")
     for value in memory_types:
         if value not in MEMORY_TYPES:
-            raise InvalidInputError(
-                f"memory_types: {value!r} is not one of {', '.join(MEMORY_TYPES)}"
-            )
+            raise InvalidInputError(f"{name}: {value!r} is not one of {', '.join(MEMORY_TYPES)}")
     return tuple(memory_types)
 
 

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
-from agent_memory.envconfig import model_from_env
-from agent_memory.errors import ConfigurationError
+from agent_memory.envconfig import ConfigModel, model_from_env, settings_error
 from agent_memory.pipeline.due import Thresholds
 from agent_memory.validation import DEFAULT_MAX_CONTENT_CHARS
 
@@ -45,7 +44,7 @@ ENV_NAMES: Final[dict[str, str]] = {
 }
 
 
-class Settings(BaseModel):
+class Settings(ConfigModel):
     """Everything the SDK reads from its environment, typed and validated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -111,10 +110,7 @@ class Settings(BaseModel):
         try:
             return type(self).model_validate(merged)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            raise ConfigurationError(f"invalid settings: {problems}") from None
+            raise settings_error(exc) from None
 
     @property
     def model_call_budget(self) -> float:

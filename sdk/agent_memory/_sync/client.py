@@ -17,7 +17,7 @@ from agent_memory._sync.embedder import Embedder
 from agent_memory._sync.factory import build_store
 from agent_memory._sync.processor import InProcessProcessor
 from agent_memory._sync.store import MemoryStore
-from agent_memory.errors import InvalidInputError, NotFoundError
+from agent_memory.errors import ConfigurationError, InvalidInputError, NotFoundError
 from agent_memory.inputs import (
     build_search,
     build_turns,
@@ -80,7 +80,8 @@ class MemoryClient:
 
     Raises:
         ConfigurationError: a setting or argument is invalid (nothing is created).
-        InvalidInputError: both ``path`` and ``store``, or ``path`` and ``cosmos_endpoint``.
+        InvalidInputError: both ``path`` and ``store``.
+        ConfigurationError: both ``path`` and ``cosmos_endpoint``, or a bad setting.
     """
 
     def __init__(
@@ -110,7 +111,7 @@ class MemoryClient:
         if path is not None and store is not None:
             raise InvalidInputError("pass either path or store, not both")
         if path is not None and cosmos_endpoint is not None:
-            raise InvalidInputError("pass either path or cosmos_endpoint, not both")
+            raise ConfigurationError("pass either path or cosmos_endpoint, not both")
         base = settings if settings is not None else Settings.from_env()
         self.settings = base.override(
             cosmos_endpoint=cosmos_endpoint,
@@ -231,7 +232,7 @@ class MemoryClient:
         check_identifier(user_id, "user_id")
         check_identifier(thread_id, "thread_id")
         check_content(content, max_chars=self.settings.max_content_chars)
-        memory_type = check_memory_types([type])
+        memory_type = check_memory_types([type], "type")
         assert memory_type is not None
         if confidence is None:  # not "unset": it would be stored as 0
             raise InvalidInputError("confidence must be a number between 0 and 1; got None")

@@ -282,7 +282,9 @@ class CosmosStore:
         if dimensions != self.dimensions:
             raise ConfigurationError(
                 f"the embedding model {model!r} produces {dimensions}-dimension vectors, but the "
-                f"Cosmos DB containers index {self.dimensions} (EMBEDDING_DIMENSIONS)"
+                f"Cosmos DB containers index {self.dimensions}: set EMBEDDING_DIMENSIONS="
+                f"{dimensions} before the containers are created, or use an embedding model of "
+                f"{self.dimensions} dimensions"
             )
         with guarded(self.charges, "ensure_embedding_model", None):
             container = self._container(COUNTERS_CONTAINER)

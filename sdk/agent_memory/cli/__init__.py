@@ -76,6 +76,10 @@ def _show_warnings() -> None:
     logger = logging.getLogger("agent_memory")
     logger.addHandler(handler)
     logger.propagate = False
+    # Other libraries' diagnostics (azure-identity lists every credential it tried, over many
+    # lines) would reach stderr through logging's last-resort handler: the command's own
+    # one-line error already says what failed.
+    logging.getLogger().addHandler(logging.NullHandler())
 
 
 def _nothing() -> Any:
@@ -131,7 +135,7 @@ def _open(args: argparse.Namespace, writes: bool) -> tuple[MemoryClient, Path | 
         path = Path(args.path or settings.store_path or DEFAULT_PATH)
         if path.is_dir():
             raise _Failure(f"{path} is a directory, not a store file")
-        if not path.exists():
+        if not path.exists() or (not writes and path.stat().st_size == 0):
             if not writes:
                 raise _Failure(f"no store at {path} (nothing has been added there yet)")
         else:

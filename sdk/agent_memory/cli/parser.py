@@ -36,7 +36,10 @@ def build() -> Parser:
     parser = Parser(
         prog="agent-memory",
         description="Long-term memory for AI agents, from the command line.",
-        epilog="Exit codes: 0 done, 1 error, 2 rejected input (nothing written), 130 interrupted.",
+        epilog=(
+            "Exit codes: 0 done, 1 error, 2 rejected input (nothing written), 130 interrupted, "
+            "141 output pipe closed."
+        ),
     )
     _common(parser, None, False)
     common = Parser(add_help=False)

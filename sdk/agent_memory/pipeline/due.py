@@ -7,7 +7,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_memory.envconfig import model_from_env
+from agent_memory.envconfig import ConfigModel, model_from_env
 
 MAX_DEDUP_POOL: Final = 500
 
@@ -21,7 +21,7 @@ THRESHOLD_ENV: Final[dict[str, str]] = {
 }
 
 
-class Thresholds(BaseModel):
+class Thresholds(ConfigModel):
     """How often each step runs; 0 disables a step."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
