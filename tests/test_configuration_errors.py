@@ -46,3 +46,16 @@ def test_a_read_command_on_an_empty_file_does_not_turn_it_into_a_store(tmp_path:
     error = one_line_error(cli("--path", str(empty), "turns", "list", "u", "t", cwd=tmp_path), 1)
     assert "no store" in error
     assert empty.stat().st_size == 0
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    [" alice", "alice ", "ali\u200bce", "\u202eevil", "a\u2060b", "a\u0301"],
+)
+def test_ids_that_would_print_like_another_are_refused(tmp_path: Path, user_id: str) -> None:
+    with MemoryClient(path=tmp_path / "m.db") as memory:
+        with pytest.raises(InvalidInputError, match="user_id"):
+            memory.add(user_id, "t", "user", "hello")
+        with pytest.raises(InvalidInputError, match="thread_id"):
+            memory.add("alice", user_id, "user", "hello")
+        assert memory.add("\u00e1lice", "a b", "user", "hello").user_id == "\u00e1lice"  # NFC

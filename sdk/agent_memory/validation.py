@@ -46,6 +46,19 @@ def check_identifier(value: Any, name: str) -> str:
             f"{name} must not contain '/', '\\', '?', '#' or control characters "
             f"(found {bad.group()!r})"
         )
+    # Two ids that print alike must not name two tenants: no invisible format characters
+    # (zero-width, bidi controls), no surrounding whitespace, and one normal form (NFC).
+    hidden = next((ch for ch in value if unicodedata.category(ch) == "Cf"), None)
+    if hidden is not None:
+        raise InvalidInputError(
+            f"{name} must not contain invisible format characters (found {hidden!r})"
+        )
+    if value != value.strip():
+        raise InvalidInputError(f"{name} must not start or end with whitespace")
+    if not unicodedata.is_normalized("NFC", value):
+        raise InvalidInputError(
+            f"{name} must be in Unicode normal form NFC (unicodedata.normalize('NFC', ...))"
+        )
     return value
 
 
