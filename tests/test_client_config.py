@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_memory import ConfigurationError, InvalidInputError, MemoryClient, Settings
+from agent_memory import ConfigurationError, MemoryClient, Settings
 from agent_memory._sync.cosmos_store import CosmosStore
 from agent_memory.aio import MemoryClient as AsyncMemoryClient
 from agent_memory.pipeline.due import Thresholds
@@ -118,7 +118,7 @@ def test_a_bad_argument_is_a_configuration_error_and_creates_nothing(
 
 
 def test_path_and_cosmos_endpoint_are_exclusive(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(ConfigurationError, match="path or cosmos_endpoint"):
         MemoryClient(path=tmp_path / "x.db", cosmos_endpoint="https://127.0.0.1:1/")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -16,25 +16,31 @@ M = TypeVar("M", bound=BaseModel)
 def settings_error(
     exc: ValidationError, names: Mapping[str, str] | None = None
 ) -> ConfigurationError:
-    """One ``ConfigurationError`` listing every problem, by variable name when ``names`` has it."""
+    """One ``ConfigurationError`` listing every problem: the field, and its variable when
+    ``names`` (field -> variable) has one."""
     names = names or {}
-    problems = "; ".join(
-        f"{names.get(str(e['loc'][0]), '.'.join(str(p) for p in e['loc']))}: {e['msg']}"
-        if e["loc"]
-        else e["msg"]
-        for e in exc.errors()
-    )
+
+    def where(loc: tuple[int | str, ...]) -> str:
+        field = ".".join(str(p) for p in loc)
+        variable = names.get(str(loc[0])) if loc else None
+        return f"{field} ({variable})" if variable else field
+
+    problems = "; ".join(f"{where(e['loc'])}: {e['msg']}" for e in exc.errors())
     return ConfigurationError(f"invalid settings: {problems}")
 
 
 class ConfigModel(BaseModel):
-    """A settings model whose bad values raise ``ConfigurationError``, never pydantic's error."""
+    """A settings model whose bad values raise ``ConfigurationError``, never pydantic's error
+    (``model_validate`` goes through ``__init__`` too, as pydantic calls a custom one)."""
+
+    #: Field -> environment variable, for error messages.
+    env_names: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, **data: Any) -> None:
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise settings_error(exc) from None
+            raise settings_error(exc, self.env_names) from None
 
 
 def model_from_env(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 
@@ -48,6 +48,7 @@ class Settings(ConfigModel):
     """Everything the SDK reads from its environment, typed and validated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    env_names: ClassVar[Mapping[str, str]] = ENV_NAMES
 
     store_path: Path | None = None
     max_content_chars: int = Field(default=DEFAULT_MAX_CONTENT_CHARS, gt=0)
@@ -110,7 +111,7 @@ class Settings(ConfigModel):
         try:
             return type(self).model_validate(merged)
         except ValidationError as exc:
-            raise settings_error(exc) from None
+            raise settings_error(exc, ENV_NAMES) from None
 
     @property
     def model_call_budget(self) -> float:

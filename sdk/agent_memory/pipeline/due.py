@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import ClassVar, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,7 @@ class Thresholds(ConfigModel):
     """How often each step runs; 0 disables a step."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+    env_names: ClassVar[Mapping[str, str]] = THRESHOLD_ENV
 
     fact_extraction_every_n: int = Field(default=1, ge=0, description="turns of a thread")
     dedup_every_n: int = Field(default=5, ge=0, description="extractions of a user")
