@@ -27,7 +27,7 @@ from typing import IO, Any
 from agent_memory._sync.client import MemoryClient
 from agent_memory.cli.output import Progress, jsonable
 from agent_memory.errors import InvalidInputError
-from agent_memory.inputs import build_turns
+from agent_memory.inputs import build_turns, check_limit, check_tags, check_turn_ids
 from agent_memory.models import (
     Memory,
     Summary,
@@ -37,6 +37,7 @@ from agent_memory.models import (
     memory_id,
     parse,
 )
+from agent_memory.validation import check_content
 
 #: Turns written per ``add_turns`` call (each call is atomic).
 CHUNK = 100
@@ -117,6 +118,10 @@ def _read_line(
         memory = parse(Memory, **fields)
         if memory.id != memory_id(user, memory.type, content_hash(memory.content)):
             raise InvalidInputError(f"memory {memory.id}: not the id its content gives")
+        check_content(memory.content, max_chars=max_chars)  # what add_memory checks
+        check_tags(memory.tags or None)
+        check_turn_ids(memory.source_turn_ids or None)
+        check_limit(memory.ttl, "ttl")
         found.memories.append(memory)
     elif kind == "summary":
         fields["user_id"] = user
