@@ -168,7 +168,7 @@ def test_the_pipeline_from_the_command_line(
             stdin=lines,
         )
     )
-    assert f"imported {len(TALK)} turns into 1 threads" in out
+    assert f"imported {len(TALK)} new turns (0 already present) into 1 threads" in out
     status = json.loads(ok(cli("status", "dana", "--json", env=env, cwd=tmp_path)))
     assert status["model"] == "openai: gpt-4o-mini"
     assert status["user"]["threads"] == {"kitchen": len(TALK)}
@@ -212,9 +212,16 @@ def test_export_then_import_moves_a_user(tmp_path: Path) -> None:
 
     dst = ("--path", "b.db")
     out = json.loads(ok(cli(*dst, "import", "alice.jsonl", "--json", cwd=tmp_path)))
-    assert out == {"turns": 3, "threads": 2, "skipped_lines": 1}
+    assert out == {
+        "turns": 3,
+        "turns_present": 0,
+        "threads": 2,
+        "memories": 1,
+        "summaries": 0,
+        "skipped_usage": 0,
+    }
     again = ok(cli(*dst, "import", "-", cwd=tmp_path, stdin=(tmp_path / "alice.jsonl").read_text()))
-    assert again.startswith("imported 3 turns")  # known turn ids: nothing written twice
+    assert again.startswith("imported 0 new turns (3 already present)")  # known ids: kept
     moved = json.loads(ok(cli(*dst, "turns", "list", "alice", "t0", "--json", cwd=tmp_path)))
     original = [r for r in records if r["record"] == "turn" and r["thread_id"] == "t0"]
     assert [(t["id"], t["created_at"]) for t in moved] == [
@@ -284,7 +291,7 @@ def test_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     piped = cli(
         "--path", "n.db", "import", "talk.jsonl", "--user", "u", "--thread", "t", cwd=tmp_path
     )
-    assert ok(piped).startswith("imported 250 turns")
+    assert ok(piped).startswith("imported 250 new turns")
 
 
 def test_demo_adds_searches_and_can_run_twice(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from agent_memory.inputs import (
     mode_needs_vector,
 )
 from agent_memory.models import (
+    AppendResult,
     Memory,
     MemoryType,
     SearchHit,
@@ -187,16 +188,29 @@ class MemoryClient:
         turns: Sequence[TurnInput | Mapping[str, Any]],
     ) -> list[Turn]:
         """Append turns atomically: all are validated first; a known turn id is not duplicated."""
+        return (self.append_turns(user_id, thread_id, turns)).turns
+
+    def append_turns(
+        self,
+        user_id: str,
+        thread_id: str,
+        turns: Sequence[TurnInput | Mapping[str, Any]],
+    ) -> AppendResult:
+        """Like :meth:`add_turns`, and also say how many turns were new.
+
+        Returns ``AppendResult``: ``turns`` as stored (in the order given) and ``created``,
+        the number not already stored under their id. Raises ``InvalidInputError``.
+        """
         built = build_turns(
             user_id, thread_id, turns, max_chars=self.settings.max_content_chars, now=utcnow()
         )
         if not built:
-            return []
+            return AppendResult(turns=[], created=0)
         self._prepare()
         vectors = self.embedder.embed([t.content for t in built])
         appended = self.store.append_turns(user_id, thread_id, built, vectors)
         self.processor.on_turns_added(user_id, thread_id, appended.created)
-        return appended.turns
+        return appended
 
     def get_turns(self, user_id: str, thread_id: str, *, limit: int | None = None) -> list[Turn]:
         """A thread's turns in order; with ``limit``, the most recent ``limit`` of them."""

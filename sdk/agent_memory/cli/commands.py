@@ -70,16 +70,23 @@ def demo(client: MemoryClient, args: argparse.Namespace, quiet: bool) -> Any:
 
 
 def add(client: MemoryClient, args: argparse.Namespace, quiet: bool) -> Any:
-    turn = client.add(
-        args.user_id,
-        args.thread_id,
-        args.role,
-        args.content,
-        metadata=_json_object(args.metadata, "--metadata"),
-        created_at=_when(args.created_at),
-        turn_id=args.turn_id,
-    )
-    _say(quiet)(f"added {turn.id} (seq {turn.seq}) to {args.user_id}/{args.thread_id}")
+    item: dict[str, Any] = {
+        "role": args.role,
+        "content": args.content,
+        "metadata": _json_object(args.metadata, "--metadata"),
+    }
+    created_at = _when(args.created_at)
+    if created_at is not None:
+        item["created_at"] = created_at
+    if args.turn_id is not None:
+        item["id"] = args.turn_id
+    appended = client.append_turns(args.user_id, args.thread_id, [item])
+    turn = appended.turns[0]
+    where = f"{args.user_id}/{args.thread_id}"
+    if appended.created:
+        _say(quiet)(f"added {turn.id} (seq {turn.seq}) to {where}")
+    else:
+        _say(quiet)(f"{turn.id} already exists in {where} (seq {turn.seq}), unchanged")
     return turn
 
 
@@ -249,21 +256,36 @@ def forget(client: MemoryClient, args: argparse.Namespace, quiet: bool) -> Any:
 def import_file(client: MemoryClient, args: argparse.Namespace, quiet: bool) -> Any:
     max_chars = client.settings.max_content_chars
     if args.file == "-":
-        grouped, skipped = transfer.read_conversation(
-            sys.stdin, args.user_id, args.thread_id, max_chars=max_chars
-        )
+        found = transfer.read_import(sys.stdin, args.user_id, args.thread_id, max_chars=max_chars)
     else:
         with _open(args.file, "r") as handle:
-            grouped, skipped = transfer.read_conversation(
-                handle, args.user_id, args.thread_id, max_chars=max_chars
-            )
-    counts = transfer.import_turns(client, grouped)
-    counts["skipped_lines"] = skipped
-    _say(quiet)(
-        f"imported {counts['turns']} turns into {counts['threads']} threads"
-        + (f" ({skipped} lines that are not turns skipped)" if skipped else "")
+            found = transfer.read_import(handle, args.user_id, args.thread_id, max_chars=max_chars)
+    written = transfer.Written()
+    try:
+        transfer.import_records(client, found, written)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: {written.turns_created} turns and {written.memories} memories "
+            "written; re-running is safe only for lines with ids (exported files have them)",
+            file=sys.stderr,
+        )
+        raise
+    say = _say(quiet)
+    say(
+        f"imported {written.turns_created} new turns ({written.turns_present} already present)"
+        f" into {len(found.turns)} threads, {written.memories} memories,"
+        f" {written.summaries} summaries"
     )
-    return counts
+    if found.usage:
+        say(f"{found.usage} usage records skipped: the ledger counts this store's model calls")
+    return {
+        "turns": written.turns_created,
+        "turns_present": written.turns_present,
+        "threads": len(found.turns),
+        "memories": written.memories,
+        "summaries": written.summaries,
+        "skipped_usage": found.usage,
+    }
 
 
 def export(client: MemoryClient, args: argparse.Namespace, quiet: bool) -> Any:

@@ -1,38 +1,76 @@
 """Moving a user's data in and out as JSON Lines (``agent-memory import`` / ``export``).
 
-Import reads a conversation: one JSON object per line with ``role`` and ``content`` and,
-optionally, ``id``, ``created_at``, ``metadata``, ``user_id`` and ``thread_id`` (else
-``--user`` / ``--thread``). Lines whose ``record`` is not ``turn`` (an export's memories,
-summaries and usage) are skipped. Every line is validated before anything is written.
-
 Export writes everything of a user, one record per line, its type in ``record``: ``turn``,
 ``memory`` (superseded ones included), ``summary`` and ``usage``.
+
+Import reads such a file or a plain conversation (lines without ``record`` are turns: ``role``
+and ``content`` and, optionally, ``id``, ``created_at``, ``metadata``, ``user_id`` and
+``thread_id``, else ``--user`` / ``--thread``). The whole file is validated before anything
+is written: an unknown key or ``record`` value rejects it (``InvalidInputError``).
+
+What comes back: turns (a known id is kept, not copied; ``seq`` is reassigned by the store),
+memories through ``add_memory`` (same deterministic id; ``created_at``/``updated_at`` and
+``prompt_version`` are set anew; a superseded one is superseded again by the same memory and
+reason), and thread and user summaries as given (``covers_up_to`` kept). Usage records are
+not restored: the ledger counts model calls made by this store.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import signal
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from agent_memory._sync.client import MemoryClient
 from agent_memory.cli.output import Progress, jsonable
 from agent_memory.errors import InvalidInputError
-from agent_memory.inputs import build_turns
+from agent_memory.inputs import build_turns, check_limit, check_tags, check_turn_ids
+from agent_memory.models import (
+    Memory,
+    Summary,
+    Turn,
+    UsageRecord,
+    content_hash,
+    memory_id,
+    parse,
+)
+from agent_memory.validation import check_content
 
 #: Turns written per ``add_turns`` call (each call is atomic).
 CHUNK = 100
 
+_TURN_KEYS = frozenset(Turn.model_fields) | {"record"}
+_RECORDS = ("turn", "memory", "summary", "usage")
 
-def read_conversation(
+
+@dataclass
+class ImportFile:
+    """A validated import file: turns grouped by (user, thread) in file order, and the rest."""
+
+    turns: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    memories: list[Memory] = field(default_factory=list)
+    summaries: list[Summary] = field(default_factory=list)
+    usage: int = 0
+
+
+@dataclass
+class Written:
+    """What an import wrote so far (read after an interruption too)."""
+
+    turns_created: int = 0
+    turns_present: int = 0
+    memories: int = 0
+    summaries: int = 0
+
+
+def read_import(
     lines: Iterable[str], user_id: str | None, thread_id: str | None, *, max_chars: int
-) -> tuple[dict[tuple[str, str], list[dict[str, Any]]], int]:
-    """Turns grouped by (user, thread) in file order, and how many lines were skipped.
-
-    Raises ``InvalidInputError`` naming the line of the first problem.
-    """
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    skipped = 0
+) -> ImportFile:
+    """Validate every line; raises ``InvalidInputError`` naming the line of the first problem."""
+    found = ImportFile()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -42,20 +80,56 @@ def read_conversation(
             raise InvalidInputError(f"line {number}: not JSON ({exc.msg})") from None
         if not isinstance(item, dict):
             raise InvalidInputError(f"line {number}: expected a JSON object")
-        if item.get("record", "turn") != "turn":
-            skipped += 1
-            continue
-        user = _scope(item, "user_id", user_id, number)
-        thread = _scope(item, "thread_id", thread_id, number)
-        turn = {
-            k: item[k] for k in ("id", "role", "content", "metadata", "created_at") if k in item
-        }
+        kind = item.get("record", "turn")
+        if kind not in _RECORDS:
+            raise InvalidInputError(
+                f"line {number}: unknown record {kind!r} (expected one of {', '.join(_RECORDS)})"
+            )
         try:
-            build_turns(user, thread, [turn], max_chars=max_chars)
+            _read_line(found, kind, item, user_id, thread_id, max_chars, number)
         except InvalidInputError as exc:
             raise InvalidInputError(f"line {number}: {exc}") from None
-        grouped.setdefault((user, thread), []).append(turn)
-    return grouped, skipped
+    return found
+
+
+def _read_line(
+    found: ImportFile,
+    kind: str,
+    item: dict[str, Any],
+    user_id: str | None,
+    thread_id: str | None,
+    max_chars: int,
+    number: int,
+) -> None:
+    user = _scope(item, "user_id", user_id, number)
+    fields = {k: v for k, v in item.items() if k != "record"}
+    if kind == "turn":
+        unknown = sorted(set(item) - _TURN_KEYS)
+        if unknown:
+            raise InvalidInputError(f"unknown key(s) in a turn: {', '.join(unknown)}")
+        thread = _scope(item, "thread_id", thread_id, number)
+        turn: dict[str, Any] = {
+            k: item[k] for k in ("id", "role", "content", "metadata", "created_at") if k in item
+        }
+        build_turns(user, thread, [turn], max_chars=max_chars)
+        found.turns.setdefault((user, thread), []).append(turn)
+    elif kind == "memory":
+        fields["user_id"] = user
+        memory = parse(Memory, **fields)
+        if memory.id != memory_id(user, memory.type, content_hash(memory.content)):
+            raise InvalidInputError(f"memory {memory.id}: not the id its content gives")
+        check_content(memory.content, max_chars=max_chars)  # what add_memory checks
+        check_tags(memory.tags or None)
+        check_turn_ids(memory.source_turn_ids or None)
+        check_limit(memory.ttl, "ttl")
+        found.memories.append(memory)
+    elif kind == "summary":
+        fields["user_id"] = user
+        found.summaries.append(parse(Summary, **fields))
+    else:
+        fields["user_id"] = user
+        parse(UsageRecord, **fields)
+        found.usage += 1
 
 
 def _scope(item: dict[str, Any], key: str, given: str | None, number: int) -> str:
@@ -63,31 +137,83 @@ def _scope(item: dict[str, Any], key: str, given: str | None, number: int) -> st
     if value is None:
         if given is None:
             option = "--user" if key == "user_id" else "--thread"
-            raise InvalidInputError(f"line {number}: no {key}: give it in the line or {option}")
+            raise InvalidInputError(f"no {key}: give it in the line or {option}")
         return given
     if given is not None and value != given:
-        raise InvalidInputError(f"line {number}: {key} {value!r} is not {given!r}")
+        raise InvalidInputError(f"{key} {value!r} is not {given!r}")
     if not isinstance(value, str):
-        raise InvalidInputError(f"line {number}: {key} must be a string")
+        raise InvalidInputError(f"{key} must be a string")
     return value
 
 
-def import_turns(
-    client: MemoryClient, grouped: dict[tuple[str, str], list[dict[str, Any]]]
-) -> dict[str, int]:
-    """Add the turns (known ids are not duplicated); counts of turns given and threads."""
-    total = sum(len(turns) for turns in grouped.values())
-    progress = Progress("importing", total)
-    added = 0
+def import_records(client: MemoryClient, found: ImportFile, written: Written) -> None:
+    """Write the turns, then memories, then summaries; ``written`` counts as it goes."""
+    total = sum(len(t) for t in found.turns.values()) + len(found.memories)
+    progress = Progress("importing", total + len(found.summaries))
     try:
-        for (user, thread), turns in grouped.items():
+        for (user, thread), turns in found.turns.items():
             for start in range(0, len(turns), CHUNK):
                 chunk = turns[start : start + CHUNK]
-                added += len(client.add_turns(user, thread, chunk))
+                with _uninterrupted():
+                    appended = client.append_turns(user, thread, chunk)
+                    written.turns_created += appended.created
+                    written.turns_present += len(chunk) - appended.created
                 progress.advance(len(chunk))
+        for memory in found.memories:
+            with _uninterrupted():
+                _restore_memory(client, memory)
+                written.memories += 1
+            progress.advance()
+        for memory in found.memories:  # after all exist, so ``by`` names a stored memory
+            if memory.superseded_by is not None and memory.supersede_reason is not None:
+                client.store.supersede(
+                    memory.user_id,
+                    memory.id,
+                    by=memory.superseded_by,
+                    reason=memory.supersede_reason,
+                )
+        if found.summaries:
+            client._prepare()  # the store knows the embedding model before a vector arrives
+        for summary in found.summaries:
+            vectors = client.embedder.embed([summary.content]) if summary.content else [None]
+            client.store.put_summary(summary, vectors[0])
+            written.summaries += 1
+            progress.advance()
     finally:
         progress.finish()
-    return {"turns": added, "threads": len(grouped)}
+
+
+@contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Hold Ctrl-C until the block is done, so the counts name exactly what was written.
+
+    Where signals cannot be blocked (Windows), Ctrl-C arrives at once.
+    """
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:
+        yield
+        return
+    previous = block(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, previous)
+
+
+def _restore_memory(client: MemoryClient, memory: Memory) -> None:
+    client.add_memory(
+        memory.user_id,
+        memory.thread_id,
+        memory.content,
+        type=memory.type,
+        confidence=memory.confidence,
+        tags=memory.tags or None,
+        source_turn_ids=memory.source_turn_ids or None,
+        situation=memory.situation,
+        action=memory.action,
+        outcome=memory.outcome,
+        ttl=memory.ttl,
+    )
 
 
 def export_user(client: MemoryClient, user_id: str, out: IO[str]) -> dict[str, int]:
