@@ -155,3 +155,32 @@ def test_an_interrupted_import_says_what_it_wrote(tmp_path: Path) -> None:
     assert written < total
     again = json.loads(ok(cli(*args, "--json", cwd=tmp_path)))
     assert (again["turns_present"], again["turns"]) == (written, total - written)
+
+
+def test_export_never_clobbers_the_store_or_an_existing_file_it_did_not_finish(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "m.db"
+    ok(cli("--path", str(db), "add", "bob", "t1", "user", "I keep bees.", cwd=tmp_path))
+    before = db.read_bytes()
+    error = one_line_error(cli("--path", str(db), "export", "bob", "-o", str(db), cwd=tmp_path), 2)
+    assert "store's own file" in error and db.read_bytes() == before
+    kept = tmp_path / "keep.jsonl"
+    kept.write_text("old export\n", encoding="utf-8")
+    one_line_error(cli("--path", str(db), "export", "e\u0301", "-o", str(kept), cwd=tmp_path), 2)
+    assert kept.read_text(encoding="utf-8") == "old export\n"
+    ok(cli("--path", str(db), "export", "bob", "-o", str(kept), cwd=tmp_path))
+    assert _records(kept, "turn")[0]["content"] == "I keep bees."
+    assert sorted(p.name for p in tmp_path.iterdir() if "partial" in p.name) == []
+
+
+def test_a_file_that_is_not_utf8_is_rejected_and_a_bom_is_not(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    ok(cli("--path", str(db), "add", "bob", "t1", "user", "hello", cwd=tmp_path))
+    binary = tmp_path / "bin.jsonl"
+    binary.write_bytes(b'{"role": "user", "content": "hi"}\n\xff\xfe\n')
+    args = ("--path", str(db), "import", str(binary), "--user", "u", "--thread", "t")
+    assert "not UTF-8" in one_line_error(cli(*args, cwd=tmp_path), 2)
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes('\ufeff{"role": "user", "content": "hi"}\n'.encode())
+    ok(cli("--path", str(db), "import", str(bom), "--user", "u", "--thread", "t", cwd=tmp_path))

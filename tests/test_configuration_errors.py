@@ -50,7 +50,7 @@ def test_a_read_command_on_an_empty_file_does_not_turn_it_into_a_store(tmp_path:
 
 @pytest.mark.parametrize(
     "user_id",
-    [" alice", "alice ", "ali\u200bce", "\u202eevil", "a\u2060b", "a\u0301"],
+    [" alice", "alice ", "ali\u200bce", "\u202eevil", "a\u2060b", "a\u0301", "ali\u00a0ce"],
 )
 def test_ids_that_would_print_like_another_are_refused(tmp_path: Path, user_id: str) -> None:
     with MemoryClient(path=tmp_path / "m.db") as memory:

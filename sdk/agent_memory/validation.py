@@ -47,11 +47,16 @@ def check_identifier(value: Any, name: str) -> str:
             f"(found {bad.group()!r})"
         )
     # Two ids that print alike must not name two tenants: no invisible format characters
-    # (zero-width, bidi controls), no surrounding whitespace, and one normal form (NFC).
-    hidden = next((ch for ch in value if unicodedata.category(ch) == "Cf"), None)
+    # (zero-width, bidi controls), no space but U+0020, no surrounding whitespace, and one
+    # normal form (NFC).
+    hidden = next(
+        (ch for ch in value if unicodedata.category(ch) == "Cf" or (ch.isspace() and ch != " ")),
+        None,
+    )
     if hidden is not None:
         raise InvalidInputError(
-            f"{name} must not contain invisible format characters (found {hidden!r})"
+            f"{name} must not contain invisible format characters or spaces other than "
+            f"U+0020 (found {hidden!r})"
         )
     if value != value.strip():
         raise InvalidInputError(f"{name} must not start or end with whitespace")

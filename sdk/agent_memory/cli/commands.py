@@ -292,10 +292,35 @@ def export(client: MemoryClient, args: argparse.Namespace, quiet: bool) -> Any:
     if args.output is None:  # the records are the output
         transfer.export_user(client, args.user_id, sys.stdout)
         return NOTHING
-    with _open(args.output, "w") as handle:
-        counts = transfer.export_user(client, args.user_id, handle)
+    target = Path(args.output)
+    store_file = getattr(client.store, "path", None)
+    if isinstance(store_file, Path) and _same_or_beside(target, store_file):
+        raise InvalidInputError(f"{args.output} is the store's own file: export elsewhere")
+    # Written beside the target and moved over it only when complete: a rejected or
+    # interrupted export leaves an existing file as it was.
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with _open(str(partial), "w") as handle:
+            counts = transfer.export_user(client, args.user_id, handle)
+        partial.replace(target)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write {args.output}: {exc.strerror}") from None
+    finally:
+        partial.unlink(missing_ok=True)
     _say(quiet)(", ".join(f"{n} {kind} records" for kind, n in counts.items()))
     return counts
+
+
+def _same_or_beside(target: Path, store_file: Path) -> bool:
+    """True when ``target`` is the store's file or one of its companions (WAL, vectors)."""
+    try:
+        target, store_file = target.resolve(), store_file.resolve()
+    except OSError:
+        return False
+    same_folder = target.parent == store_file.parent
+    return same_folder and (
+        target.name == store_file.name or target.name.startswith(f"{store_file.name}-")
+    )
 
 
 def _open(name: str, mode: str) -> IO[str]:

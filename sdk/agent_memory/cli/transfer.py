@@ -66,12 +66,27 @@ class Written:
     summaries: int = 0
 
 
+def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """Lines with their numbers; a leading BOM is dropped, undecodable text rejected."""
+    iterator = iter(lines)
+    number = 0
+    while True:
+        number += 1
+        try:
+            line = next(iterator)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            raise InvalidInputError(f"not UTF-8 text (at or after line {number})") from None
+        yield number, line.removeprefix("\ufeff") if number == 1 else line
+
+
 def read_import(
     lines: Iterable[str], user_id: str | None, thread_id: str | None, *, max_chars: int
 ) -> ImportFile:
     """Validate every line; raises ``InvalidInputError`` naming the line of the first problem."""
     found = ImportFile()
-    for number, line in enumerate(lines, start=1):
+    for number, line in _numbered(lines):
         if not line.strip():
             continue
         try:
