@@ -26,6 +26,13 @@ def _say(quiet: bool) -> Callable[[str], None]:
     return (lambda _: None) if quiet else print
 
 
+def _say_each(quiet: bool, lines: list[str], empty: str) -> None:
+    """Print one line per item, or ``empty`` when there is none (nothing when quiet)."""
+    say = _say(quiet)
+    for line in lines or [empty]:
+        say(line)
+
+
 def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
     if text is None:
         return None
@@ -92,11 +99,7 @@ def add(client: MemoryClient, args: argparse.Namespace, quiet: bool) -> Any:
 
 def turns_list(client: MemoryClient, args: argparse.Namespace, quiet: bool) -> Any:
     turns = client.get_turns(args.user_id, args.thread_id, limit=args.limit)
-    say = _say(quiet)
-    for turn in turns:
-        say(_turn_line(turn))
-    if not turns:
-        say("no turns")
+    _say_each(quiet, [_turn_line(t) for t in turns], "no turns")
     return turns
 
 
@@ -126,11 +129,7 @@ def memories_list(client: MemoryClient, args: argparse.Namespace, quiet: bool) -
         include_superseded=args.superseded,
         limit=args.limit,
     )
-    say = _say(quiet)
-    for memory in memories:
-        say(_memory_line(memory))
-    if not memories:
-        say("no memories")
+    _say_each(quiet, [_memory_line(m) for m in memories], "no memories")
     return memories
 
 
@@ -164,11 +163,7 @@ def search(client: MemoryClient, args: argparse.Namespace, quiet: bool) -> Any:
         include_superseded=args.superseded,
         mode=args.mode,
     )
-    say = _say(quiet)
-    for hit in hits:
-        say(f"{hit.score:.4f}  [{hit.kind}] {hit.content}")
-    if not hits:
-        say("no results")
+    _say_each(quiet, [f"{h.score:.4f}  [{h.kind}] {h.content}" for h in hits], "no results")
     return hits
 
 
