@@ -14,16 +14,9 @@ from typing import Any, Dict  # noqa: UP035 (see JsonObject)
 import azure.durable_functions as df
 import azure.functions as func
 
-from agent_memory.durable import (
-    activities,
-    deadletters,
-    entity,
-    forget,
-    orchestration,
-    sweeper,
-    trigger,
-)
-from agent_memory.durable.app_settings import create_lease_container
+from agent_memory.durable import deadletters, entity, orchestration
+from agent_memory.durable.host import activities, forget, sweeper, trigger
+from agent_memory.durable.host.app_settings import create_lease_container
 from agent_memory.durable.names import (
     COSMOS_CONNECTION,
     COUNTER_ENTITY,

@@ -6,7 +6,7 @@ reacts to the Cosmos DB change feed and runs the pipeline's activities; the agen
 ``process_now_and_wait`` when it needs the memories of a thread to be up to date.
 
 This sample runs that flow on the embedded store, on one machine: a stand-in for the app runs
-the very activity functions the app registers (``agent_memory.durable.activities``) against
+the very activity functions the app registers (``agent_memory.durable.host.activities``) against
 the same store file, as the app's orchestrator would call them for a new turn.
 
     python Samples/durable_processor.py [--path FILE]
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from agent_memory import Settings
 from agent_memory.aio import MemoryClient
-from agent_memory.durable import activities
-from agent_memory.durable.worker import Worker, use_worker
+from agent_memory.durable.host import activities
+from agent_memory.durable.host.worker import Worker, use_worker
 
 USER, THREAD = "sam", "trip-planning"
 

@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import function_app  # noqa: E402
+from agent_memory.core.due import Thresholds  # noqa: E402
 from agent_memory.durable import entity  # noqa: E402
 from agent_memory.durable.names import COMPLETE, COUNTER_ENTITY, RECORD  # noqa: E402
-from agent_memory.pipeline.due import Thresholds  # noqa: E402
 
 SIZES = (100, 1_000, 10_000)
 TIMED = 50

@@ -2,7 +2,7 @@
 
 LoCoMo annotates each session with observations about its speakers ("Caroline attended an
 LGBTQ support group") and the turns that support them: true, paraphrased memories with
-provenance. The grounding check (``agent_memory.pipeline.grounding``) is run on:
+provenance. The grounding check (``agent_memory.core.grounding``) is run on:
 
 - **supported**: each observation against its own evidence turns (should be kept);
 - **unsupported**: each observation against the evidence turns of an observation of another
@@ -27,9 +27,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
+from agent_memory.core import grounding
+from agent_memory.core.prompts import extraction
 from agent_memory.embeddings.local import LocalEmbedder
-from agent_memory.pipeline import grounding
-from agent_memory.prompts import extraction
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 

@@ -45,7 +45,7 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from agent_memory import MemoryClient
-from agent_memory.models import SearchMode
+from agent_memory.core.models import SearchMode
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 DEFAULT_DATA: Final = ROOT.parent / "shared" / "data" / "locomo10.json"

@@ -272,7 +272,7 @@ def _audit(memories: Sequence[Any], sessions: Sequence[Any]) -> dict[str, int]:
     ``copies``: more of the memory's words are in the extraction prompt than in its cited
     turns, and most are; ``weak``: under half its words are in its cited turns.
     """
-    from agent_memory.prompts import extraction
+    from agent_memory.core.prompts import extraction
 
     text = {
         t["id"]: f"{t['metadata']['name']}: {t['content']}\n{audit.date_forms(t['created_at'])}"

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent_memory import MemoryClient, Settings  # noqa: E402
-from agent_memory.pipeline.due import HIGH_VOLUME, Thresholds  # noqa: E402
+from agent_memory.core.due import HIGH_VOLUME, Thresholds  # noqa: E402
 from tests.support.openai_server import FakeOpenAIServer  # noqa: E402
 
 TOPICS = ["hiking", "sourdough", "tax forms", "a trip to Kyoto", "the new laptop", "running"]

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_memory import Memory, MemoryClient
-from agent_memory.models import MemoryType, SearchMode
+from agent_memory.core.models import MemoryType, SearchMode
 
 T = TypeVar("T")
 FloatMatrix = npt.NDArray[np.float32]

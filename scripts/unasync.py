@@ -1,7 +1,9 @@
-"""Generate ``agent_memory/_sync`` from ``agent_memory/_async``; ``--check`` fails on drift.
+"""Generate every ``_sync`` package from its sibling ``_async`` one; ``--check`` fails on drift.
 
-The async code is the source of truth. Each line goes through the substitutions below, then
-the output is formatted with ruff, so the generated files are stable and reviewable.
+The async code is the source of truth. Each ``agent_memory/**/_async/`` folder has a generated
+``_sync/`` twin beside it, module for module (as in httpcore). Each line goes through the
+substitutions below, then the output is formatted with ruff, so the generated files are stable
+and reviewable.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "sdk" / "agent_memory" / "_async"
-TARGET = ROOT / "sdk" / "agent_memory" / "_sync"
+PACKAGE = ROOT / "sdk" / "agent_memory"
 
 SUBS: list[tuple[str, str]] = [
-    (r"\bagent_memory\._async\b", "agent_memory._sync"),
+    (r"\b(agent_memory(?:\.\w+)*)\._async\b", r"\1._sync"),
     (r"\bagent_memory\.stores\.sqlite\.async_store\b", "agent_memory.stores.sqlite.store"),
     (r"\bazure\.identity\.aio\b", "azure.identity"),
     (r"\bazure\.cosmos\.aio\b", "azure.cosmos"),
@@ -39,10 +40,15 @@ SUBS: list[tuple[str, str]] = [
 _COMPILED = [(re.compile(pattern), repl) for pattern, repl in SUBS]
 
 
+def sources() -> list[Path]:
+    """Every ``_async`` folder of the package."""
+    return sorted(p for p in PACKAGE.rglob("_async") if p.is_dir())
+
+
 def header(name: str) -> str:
-    """The do-not-edit banner of a generated file."""
+    """The do-not-edit banner of a generated file (``name`` relative to the package)."""
     return (
-        f"# Generated from agent_memory/_async/{name} by scripts/unasync.py. Do not edit:\n"
+        f"# Generated from agent_memory/{name} by scripts/unasync.py. Do not edit:\n"
         "# change the async source and run `python scripts/unasync.py`.\n"
     )
 
@@ -57,19 +63,29 @@ def transform(text: str) -> str:
     return "".join(lines)
 
 
-def generate(target: Path) -> list[Path]:
-    """Write the sync mirror of every async module into ``target``; return the files."""
-    target.mkdir(parents=True, exist_ok=True)
+def generate(root: Path) -> list[Path]:
+    """Write the sync mirror of every async module under ``root`` (the package, or a scratch
+    copy of its layout for ``--check``); return the files written."""
     written = []
-    for source in sorted(SOURCE.glob("*.py")):
-        text = transform(source.read_text(encoding="utf-8"))
-        if source.name == "__init__.py":
-            text = '"""Generated sync mirror of ``agent_memory._async``; do not edit."""\n'
-        else:
-            text = header(source.name) + text
-        out = target / source.name
-        out.write_text(text, encoding="utf-8")
-        written.append(out)
+    for folder in sources():
+        relative = folder.relative_to(PACKAGE)
+        target = root / relative.parent / "_sync"
+        target.mkdir(parents=True, exist_ok=True)
+        dotted = ".".join(("agent_memory", *relative.parts))
+        for source in sorted(folder.glob("*.py")):
+            text = transform(source.read_text(encoding="utf-8"))
+            if source.name == "__init__.py":
+                text = f'"""Generated sync mirror of ``{dotted}``; do not edit."""\n'
+            else:
+                text = header(f"{relative.as_posix()}/{source.name}") + text
+            out = target / source.name
+            out.write_text(text, encoding="utf-8")
+            written.append(out)
+    return _format(written)
+
+
+def _format(written: list[Path]) -> list[Path]:
+    """Sort imports and format the generated files with ruff."""
     files = [str(path) for path in written]
     ruff = [sys.executable, "-m", "ruff"]
     subprocess.run([*ruff, "check", "--quiet", "--fix", "--select", "I,F401", *files], cwd=ROOT)
@@ -80,28 +96,29 @@ def generate(target: Path) -> list[Path]:
 def main() -> int:
     """Generate, or with ``--check`` compare against what is committed."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if _sync is out of date")
+    parser.add_argument("--check", action="store_true", help="fail if a _sync is out of date")
     args = parser.parse_args()
     if not args.check:
-        generate(TARGET)
+        generate(PACKAGE)
         return 0
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
-        fresh = generate(Path(tmp))
-        stale = [
-            f.name
-            for f in fresh
-            if not (TARGET / f.name).exists()
-            or (TARGET / f.name).read_text(encoding="utf-8") != f.read_text(encoding="utf-8")
-        ]
-        extra = sorted(p.name for p in TARGET.glob("*.py") if not (SOURCE / p.name).exists())
+        scratch = Path(tmp)
+        fresh = {f.relative_to(scratch): f.read_text(encoding="utf-8") for f in generate(scratch)}
+    committed = {
+        f.relative_to(PACKAGE): f.read_text(encoding="utf-8")
+        for folder in sources()
+        for f in (folder.parent / "_sync").glob("*.py")
+    }
+    stale = sorted(str(name) for name, text in fresh.items() if committed.get(name) != text)
+    extra = sorted(str(name) for name in committed if name not in fresh)
     if stale or extra:
         print(
-            f"agent_memory/_sync is out of date: {', '.join(stale + extra)}. "
+            f"generated sync code is out of date: {', '.join(stale + extra)}. "
             "Run `python scripts/unasync.py`.",
             file=sys.stderr,
         )
         return 1
-    print("agent_memory/_sync is up to date")
+    print("every _sync package is up to date")
     return 0
 
 

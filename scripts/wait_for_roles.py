@@ -52,7 +52,7 @@ def cosmos_check(endpoint: str, database: str, credential: Any, **options: Any) 
     from azure.cosmos import CosmosClient
     from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
-    from agent_memory.models import COUNTERS_CONTAINER
+    from agent_memory.core.models import COUNTERS_CONTAINER
     from agent_memory.stores.cosmos.documents import META_ID, STORE_PARTITION
 
     def check() -> bool:

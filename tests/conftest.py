@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pytest
 
 from agent_memory import LocalEmbedder, MemoryClient, MemoryStore, SqliteStore
-from agent_memory._sync.cosmos_store import CosmosStore
+from agent_memory.stores.cosmos._sync.store import CosmosStore
 from tests.support.cosmos_server import (
     account_options,
     account_skip_reason,

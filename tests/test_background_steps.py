@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_memory import MemoryClient
-from agent_memory.pipeline.runners import BackgroundRunner
+from agent_memory.processor.runners import BackgroundRunner
 from tests.support.openai_server import FakeOpenAIServer
 from tests.test_pipeline import CONVERSATION, answer, env_for
 
@@ -57,7 +57,7 @@ def test_process_now_waits_for_queued_steps_first(
 
 
 def test_the_runner_is_bounded_and_its_thread_ends_when_idle(monkeypatch: Any) -> None:
-    from agent_memory.pipeline import runners
+    from agent_memory.processor import runners
 
     monkeypatch.setattr(runners, "IDLE_SECONDS", 0.05)
     runner = BackgroundRunner(max_queued=2)

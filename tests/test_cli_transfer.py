@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_memory import MemoryClient
-from agent_memory.models import Summary, utcnow
+from agent_memory.core.models import Summary, utcnow
 from tests.test_cli import cli, ok, one_line_error
 
 #: Memory fields an import sets anew (the store's clock and the pipeline's prompt version).

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from agent_memory import ConfigurationError, MemoryClient, Settings
-from agent_memory._sync.cosmos_store import CosmosStore
 from agent_memory.aio import MemoryClient as AsyncMemoryClient
-from agent_memory.pipeline.due import Thresholds
+from agent_memory.core.due import Thresholds
+from agent_memory.stores.cosmos._sync.store import CosmosStore
 from agent_memory.stores.sqlite import SqliteStore
 from tests.support.openai_server import FakeOpenAIServer
 

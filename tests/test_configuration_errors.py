@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent_memory import ConfigurationError, InvalidInputError, MemoryClient, Settings
-from agent_memory.pipeline.due import Thresholds
+from agent_memory.core.due import Thresholds
 from tests.test_cli import cli, one_line_error
 
 

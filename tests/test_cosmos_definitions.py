@@ -10,12 +10,12 @@ import pytest
 from azure.cosmos import CosmosClient, PartitionKey
 
 from agent_memory import ConfigurationError, Settings, SqliteStore
-from agent_memory._async.cosmos_store import AsyncCosmosStore
-from agent_memory._async.factory import build_store as build_async_store
-from agent_memory._sync.cosmos_store import CosmosStore
-from agent_memory._sync.factory import build_store
-from agent_memory.models import CONTAINERS, MEMORIES_CONTAINER, TURNS_CONTAINER
+from agent_memory.core.models import CONTAINERS, MEMORIES_CONTAINER, TURNS_CONTAINER
+from agent_memory.stores._async.factory import build_store as build_async_store
+from agent_memory.stores._sync.factory import build_store
 from agent_memory.stores.cosmos import definitions
+from agent_memory.stores.cosmos._async.store import AsyncCosmosStore
+from agent_memory.stores.cosmos._sync.store import CosmosStore
 from agent_memory.stores.sqlite import AsyncSqliteStore
 from tests.support.cosmos_server import CosmosServer, RequestLog, unique_database
 

@@ -19,9 +19,14 @@ from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosResourceNot
 from azure.identity import DefaultAzureCredential
 
 from agent_memory import LocalEmbedder, Memory, SearchQuery, Turn
-from agent_memory._sync.cosmos_store import CosmosStore
-from agent_memory.models import COUNTERS_CONTAINER, MEMORIES_CONTAINER, TURNS_CONTAINER, Summary
+from agent_memory.core.models import (
+    COUNTERS_CONTAINER,
+    MEMORIES_CONTAINER,
+    TURNS_CONTAINER,
+    Summary,
+)
 from agent_memory.stores.cosmos import documents as docs
+from agent_memory.stores.cosmos._sync.store import CosmosStore
 from tests.support.cosmos_server import RequestLog, account_skip_reason, unique_database
 
 pytestmark = pytest.mark.skipif(

@@ -20,14 +20,14 @@ from agent_memory import (
     StoreError,
     Turn,
 )
-from agent_memory.errors import PartitionFullError
-from agent_memory.models import SearchHit, Summary, UsageRecord
+from agent_memory.core.errors import PartitionFullError
+from agent_memory.core.models import SearchHit, Summary, UsageRecord
+from agent_memory.core.query import query_terms
 from agent_memory.stores.cosmos import documents as docs
 from agent_memory.stores.cosmos import queries
 from agent_memory.stores.cosmos.charges import RequestCharges
 from agent_memory.stores.cosmos.errors import guarded, translate
 from agent_memory.stores.cosmos.search import hits_of, merge_hits, rank_score
-from agent_memory.stores.query import query_terms
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 HOSTILE = [
@@ -486,7 +486,7 @@ def test_a_counters_ttl_needs_a_turns_ttl_at_most_as_long() -> None:
 
 
 def test_a_thread_head_item_is_never_taken_for_a_turn() -> None:
-    from agent_memory.durable.trigger import feed_turn
+    from agent_memory.durable.host.trigger import feed_turn
 
     head = docs.head_doc("alice", "t1", first_seq=5, last_seq=9, now="x")
     assert docs.is_head(head) and not docs.is_head({**head, "kind": "turn"})

@@ -28,12 +28,12 @@ from agent_memory import (
     StoreError,
     Turn,
 )
-from agent_memory._async.cosmos_store import AsyncCosmosStore
-from agent_memory._sync.cosmos_store import CosmosStore
-from agent_memory.models import COUNTERS_CONTAINER, Summary, UsageRecord
+from agent_memory.core.models import COUNTERS_CONTAINER, Summary, UsageRecord
+from agent_memory.core.query import query_terms
 from agent_memory.stores.cosmos import documents as docs
 from agent_memory.stores.cosmos import queries
-from agent_memory.stores.query import query_terms
+from agent_memory.stores.cosmos._async.store import AsyncCosmosStore
+from agent_memory.stores.cosmos._sync.store import CosmosStore
 from tests.conftest import FakeClock
 from tests.support import concurrent_appends as race_module
 from tests.support.concurrent_appends import check_race, extract_once, race_appends

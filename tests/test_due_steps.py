@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent_memory import ConfigurationError
-from agent_memory.pipeline.due import HIGH_VOLUME, Counts, Thresholds, due_steps
+from agent_memory.core.due import HIGH_VOLUME, Counts, Thresholds, due_steps
 
 DEFAULTS = Thresholds()
 

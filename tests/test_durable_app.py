@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 import function_app
-from agent_memory.durable import activities
-from agent_memory.durable.app_settings import create_lease_container, function_app_settings
+from agent_memory.durable.host import activities
+from agent_memory.durable.host.app_settings import create_lease_container, function_app_settings
+from agent_memory.durable.host.worker import get_worker, use_worker
 from agent_memory.durable.messages import THREAD_STEPS, USER_STEPS
 from agent_memory.durable.names import (
     ACTIVITIES,
@@ -26,7 +27,6 @@ from agent_memory.durable.names import (
     TRIGGER_FUNCTION,
 )
 from agent_memory.durable.timing import FUNCTION_TIMEOUT
-from agent_memory.durable.worker import get_worker, use_worker
 from tests.durable.replay import indexed
 from tests.support.openai_server import FakeOpenAIServer
 from tests.test_pipeline import answer, env_for
@@ -141,8 +141,8 @@ def test_the_durable_package_imports_without_azure_functions() -> None:
         "import sys\n"
         "sys.modules['azure.functions'] = None\n"
         "sys.modules['azure.durable_functions'] = None\n"
-        "import agent_memory.durable.entity, agent_memory.durable.trigger\n"
-        "import agent_memory.durable.orchestration, agent_memory.durable.activities\n"
+        "import agent_memory.durable.entity, agent_memory.durable.host.trigger\n"
+        "import agent_memory.durable.orchestration, agent_memory.durable.host.activities\n"
         "print('ok')"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from agent_memory import ConfigurationError, InvalidInputError, MemoryClient
-from agent_memory._sync.durable_processor import DurableFunctionProcessor
 from agent_memory.aio import MemoryClient as AsyncMemoryClient
-from agent_memory.pipeline.status import ProcessReport
+from agent_memory.core.status import ProcessReport
+from agent_memory.processor._sync.durable import DurableFunctionProcessor
 from tests.support.openai_server import FakeOpenAIServer
 from tests.test_pipeline import CONVERSATION, answer, env_for
 

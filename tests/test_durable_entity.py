@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import function_app
+from agent_memory.core.due import Thresholds
 from agent_memory.durable.entity import MAX_RANGES, CounterState, ThreadCounter, load_state
 from agent_memory.durable.names import COMPLETE, COUNTER_ENTITY, FORGET, GET, RECORD, RELEASE
 from agent_memory.durable.timing import (
@@ -19,7 +20,6 @@ from agent_memory.durable.timing import (
     QUARANTINE_AFTER,
     SETTLE_AFTER,
 )
-from agent_memory.pipeline.due import Thresholds
 from tests.durable.replay import EntityHost, ReplayHost
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import function_app
-from agent_memory.durable import trigger
+from agent_memory.durable.host import trigger
 from agent_memory.durable.names import ORCHESTRATOR
 from tests.durable.replay import (
     CALL_ACTIVITY_WITH_RETRY,

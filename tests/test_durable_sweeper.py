@@ -12,8 +12,8 @@ import azure.functions as func
 import pytest
 
 import function_app
-from agent_memory.durable import forget, sweeper, trigger
 from agent_memory.durable.deadletters import dead_letter_entity, dead_letter_shard
+from agent_memory.durable.host import forget, sweeper, trigger
 from agent_memory.durable.names import DEAD_LETTER_ENTITY, FORGET_FUNCTION, TRIGGER_FUNCTION
 from agent_memory.durable.timing import HISTORY_RETENTION
 from tests.durable.replay import COMPLETED, FAILED, HostClient, indexed

@@ -11,9 +11,9 @@ import azure.functions as func
 import pytest
 
 import function_app
-from agent_memory.durable import trigger
+from agent_memory.core.due import HIGH_VOLUME, Thresholds
+from agent_memory.durable.host import trigger
 from agent_memory.durable.names import TRIGGER_FUNCTION
-from agent_memory.pipeline.due import HIGH_VOLUME, Thresholds
 from agent_memory.settings import Settings
 from tests.durable.replay import HostClient, ReplayHost, indexed
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agent_memory import ForgottenError, Memory, MemoryClient, SqliteStore
-from agent_memory.models import CONTAINERS
+from agent_memory.core.models import CONTAINERS
 from tests.support.openai_server import FakeOpenAIServer
 from tests.test_pipeline import CONVERSATION, answer
 from tests.test_pipeline import env_for as pipeline_env

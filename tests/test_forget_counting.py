@@ -10,11 +10,11 @@ import pytest
 
 from agent_memory import MemoryClient, SqliteStore, Turn
 from agent_memory.aio import MemoryClient as AsyncMemoryClient
-from agent_memory.durable import activities
-from agent_memory.durable.worker import Worker, use_worker
-from agent_memory.models import AppendResult
+from agent_memory.core.models import AppendResult
+from agent_memory.core.query import Vector
+from agent_memory.durable.host import activities
+from agent_memory.durable.host.worker import Worker, use_worker
 from agent_memory.settings import Settings
-from agent_memory.stores.query import Vector
 from agent_memory.stores.sqlite.async_store import AsyncSqliteStore
 from tests.support.openai_server import FakeOpenAIServer
 from tests.test_forget import OTHER, USER, env_for, rows_of

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from agent_memory import MemoryClient
-from agent_memory.pipeline import grounding
-from agent_memory.prompts import extraction, summaries
+from agent_memory.core import grounding
+from agent_memory.core.prompts import extraction, summaries
 from tests.support.openai_server import FakeOpenAIServer
 
 CONVERSATION = [

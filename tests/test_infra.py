@@ -24,16 +24,16 @@ from typing import Any
 import pytest
 import yaml
 
-from agent_memory._sync.cosmos_store import CosmosStore
-from agent_memory.durable import names as durable_names
-from agent_memory.models import (
+from agent_memory.core.due import THRESHOLD_ENV, Thresholds
+from agent_memory.core.models import (
     CONTAINERS,
     COUNTERS_CONTAINER,
     SUMMARIES_CONTAINER,
     TURNS_CONTAINER,
 )
-from agent_memory.pipeline.due import THRESHOLD_ENV, Thresholds
+from agent_memory.durable import names as durable_names
 from agent_memory.settings import ENV_NAMES, Settings
+from agent_memory.stores.cosmos._sync.store import CosmosStore
 from agent_memory.stores.cosmos.definitions import DEFINITIONS_FILE
 from tests.support.bicep import BicepFile, NotLiteral, at, literal, properties, text
 

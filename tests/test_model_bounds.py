@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_memory import MemoryClient
-from agent_memory._sync.model import MAX_OUTPUT_TOKENS
-from agent_memory.prompts import extraction
+from agent_memory.core.prompts import extraction
+from agent_memory.model._sync.client import MAX_OUTPUT_TOKENS
 from tests.support.openai_server import FakeOpenAIServer, Fault
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agent_memory import MemoryClient
-from agent_memory.prompts.bounds import (
+from agent_memory.core.prompts.bounds import (
     MAX_ITEMS,
     MAX_POINTS,
     MAX_TAGS,

@@ -13,7 +13,7 @@ import pytest
 
 from agent_memory import MemoryClient, ModelError
 from agent_memory.aio import MemoryClient as AsyncMemoryClient
-from agent_memory.pipeline.requests import UNCLASSIFIED_TAG
+from agent_memory.core.requests import UNCLASSIFIED_TAG
 from tests.support.openai_server import FakeOpenAIServer, Fault
 
 CONVERSATION = [
@@ -188,8 +188,8 @@ def test_every_turn_is_extracted_once_by_default_and_repeats_write_nothing(
 async def test_a_retried_extraction_creates_no_duplicates(
     openai_server: FakeOpenAIServer, db_path: Path
 ) -> None:
-    from agent_memory._async.activities import extract_memories
-    from agent_memory.pipeline.requests import ThreadRequest
+    from agent_memory.core.requests import ThreadRequest
+    from agent_memory.pipeline._async.activities import extract_memories
 
     openai_server.script(answer)
     env = env_for(

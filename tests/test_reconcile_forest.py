@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agent_memory import MemoryClient
-from agent_memory.pipeline.supersede_plan import plan_supersedes
+from agent_memory.core.supersede_plan import plan_supersedes
 from tests.support.openai_server import FakeOpenAIServer
 from tests.test_pipeline import env_for
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from agent_memory import MemoryClient, SqliteStore
-from agent_memory.stores import context
-from agent_memory.stores.query import query_terms, rrf
+from agent_memory.core import context
+from agent_memory.core.query import query_terms, rrf
 from agent_memory.stores.sqlite.vectors import VectorCache
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from agent_memory import ConfigurationError, Memory, MemoryStore, SearchQuery, SqliteStore, Turn
-from agent_memory.errors import InvalidInputError
-from agent_memory.models import CONTAINERS, EPISODIC_TTL_SECONDS, Summary
+from agent_memory.core.errors import InvalidInputError
+from agent_memory.core.models import CONTAINERS, EPISODIC_TTL_SECONDS, Summary
 from tests.conftest import Embed, FakeClock
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from agent_memory import MemoryStore, SqliteStore
-from agent_memory._sync.cosmos_store import CosmosStore
+from agent_memory.stores.cosmos._sync.store import CosmosStore
 from tests.conftest import FakeClock
 from tests.support.concurrent_appends import check_race, race_appends
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agent_memory import InvalidInputError, MemoryClient, NotFoundError, Settings
-from agent_memory.errors import AgentMemoryError
+from agent_memory.core.errors import AgentMemoryError
 
 BAD_IDS: list[Any] = [
     "",

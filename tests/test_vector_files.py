@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_memory import SqliteStore
-from agent_memory.models import Memory, Turn
-from agent_memory.stores.query import SearchQuery, normalize_rows
+from agent_memory.core.models import Memory, Turn
+from agent_memory.core.query import SearchQuery, normalize_rows
 from agent_memory.stores.sqlite.schema import SCHEMA_VERSION
 from agent_memory.stores.sqlite.vector_files import Header, VectorFiles
 from tests.conftest import FakeClock
@@ -235,7 +235,7 @@ def test_a_writer_whose_snapshot_is_no_longer_current_writes_nothing(tmp_path: P
 CHILD = """
 import sys
 from agent_memory import SqliteStore
-from agent_memory.models import Memory
+from agent_memory.core.models import Memory
 store = SqliteStore(sys.argv[1])
 late = Memory.create(user_id="ada", thread_id="t1", type="fact", content="from the child")
 store.create_memory(late, [0.0] * 7 + [1.0])

@@ -15,41 +15,40 @@ logging.getLogger("agent_memory").addHandler(logging.NullHandler())
 #: Public name -> module defining it. Modules load on first use, so ``import agent_memory``
 #: (and the ``agent-memory`` command's start-up) costs nothing until a name is used.
 _EXPORTS: dict[str, str] = {
-    "MemoryClient": "agent_memory._sync.client",
-    "Embedder": "agent_memory._sync.embedder",
-    "OpenAIEmbedder": "agent_memory._sync.embedder",
-    "MemoryStore": "agent_memory._sync.store",
-    "CosmosStore": "agent_memory._sync.cosmos_store",
+    "MemoryClient": "agent_memory.client._sync.client",
+    "Embedder": "agent_memory.embeddings._sync.embedder",
+    "OpenAIEmbedder": "agent_memory.embeddings._sync.embedder",
+    "MemoryStore": "agent_memory.stores._sync.protocol",
+    "CosmosStore": "agent_memory.stores.cosmos._sync.store",
     "LocalEmbedder": "agent_memory.embeddings.local",
-    "AgentMemoryError": "agent_memory.errors",
-    "ConfigurationError": "agent_memory.errors",
-    "ConflictError": "agent_memory.errors",
-    "ForgottenError": "agent_memory.errors",
-    "PartitionFullError": "agent_memory.errors",
-    "InvalidInputError": "agent_memory.errors",
-    "ModelError": "agent_memory.errors",
-    "NotFoundError": "agent_memory.errors",
-    "StoreError": "agent_memory.errors",
-    "Memory": "agent_memory.models",
-    "MemoryType": "agent_memory.models",
-    "SearchHit": "agent_memory.models",
-    "Summary": "agent_memory.models",
-    "Turn": "agent_memory.models",
-    "TurnInput": "agent_memory.models",
-    "content_hash": "agent_memory.models",
-    "memory_id": "agent_memory.models",
+    "AgentMemoryError": "agent_memory.core.errors",
+    "ConfigurationError": "agent_memory.core.errors",
+    "ConflictError": "agent_memory.core.errors",
+    "ForgottenError": "agent_memory.core.errors",
+    "PartitionFullError": "agent_memory.core.errors",
+    "InvalidInputError": "agent_memory.core.errors",
+    "ModelError": "agent_memory.core.errors",
+    "NotFoundError": "agent_memory.core.errors",
+    "StoreError": "agent_memory.core.errors",
+    "Memory": "agent_memory.core.models",
+    "MemoryType": "agent_memory.core.models",
+    "SearchHit": "agent_memory.core.models",
+    "Summary": "agent_memory.core.models",
+    "Turn": "agent_memory.core.models",
+    "TurnInput": "agent_memory.core.models",
+    "content_hash": "agent_memory.core.models",
+    "memory_id": "agent_memory.core.models",
     "Settings": "agent_memory.settings",
-    "SearchQuery": "agent_memory.stores.query",
+    "Thresholds": "agent_memory.core.due",
+    "HIGH_VOLUME": "agent_memory.core.due",
+    "SearchQuery": "agent_memory.core.query",
     "SqliteStore": "agent_memory.stores.sqlite",
 }
 
 if TYPE_CHECKING:
-    from agent_memory._sync.client import MemoryClient
-    from agent_memory._sync.cosmos_store import CosmosStore
-    from agent_memory._sync.embedder import Embedder, OpenAIEmbedder
-    from agent_memory._sync.store import MemoryStore
-    from agent_memory.embeddings.local import LocalEmbedder
-    from agent_memory.errors import (
+    from agent_memory.client._sync.client import MemoryClient
+    from agent_memory.core.due import HIGH_VOLUME, Thresholds
+    from agent_memory.core.errors import (
         AgentMemoryError,
         ConfigurationError,
         ConflictError,
@@ -60,7 +59,7 @@ if TYPE_CHECKING:
         PartitionFullError,
         StoreError,
     )
-    from agent_memory.models import (
+    from agent_memory.core.models import (
         Memory,
         MemoryType,
         SearchHit,
@@ -70,8 +69,12 @@ if TYPE_CHECKING:
         content_hash,
         memory_id,
     )
+    from agent_memory.core.query import SearchQuery
+    from agent_memory.embeddings._sync.embedder import Embedder, OpenAIEmbedder
+    from agent_memory.embeddings.local import LocalEmbedder
     from agent_memory.settings import Settings
-    from agent_memory.stores.query import SearchQuery
+    from agent_memory.stores._sync.protocol import MemoryStore
+    from agent_memory.stores.cosmos._sync.store import CosmosStore
     from agent_memory.stores.sqlite import SqliteStore
 
 
@@ -86,6 +89,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "HIGH_VOLUME",
     "AgentMemoryError",
     "ConfigurationError",
     "ConflictError",
@@ -108,6 +112,7 @@ __all__ = [
     "SqliteStore",
     "StoreError",
     "Summary",
+    "Thresholds",
     "Turn",
     "TurnInput",
     "__version__",

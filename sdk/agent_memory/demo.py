@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from agent_memory._sync.client import MemoryClient
-from agent_memory.models import SearchHit
+from agent_memory.client._sync.client import MemoryClient
+from agent_memory.core.models import SearchHit
 
 DEMO_USER: Final = "demo-user"
 

@@ -8,9 +8,9 @@ from typing import Any, ClassVar, Final, Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 
-from agent_memory.envconfig import ConfigModel, model_from_env, settings_error
-from agent_memory.pipeline.due import Thresholds
-from agent_memory.validation import DEFAULT_MAX_CONTENT_CHARS
+from agent_memory.core.due import Thresholds
+from agent_memory.core.envconfig import ConfigModel, model_from_env, settings_error
+from agent_memory.core.validation import DEFAULT_MAX_CONTENT_CHARS
 
 EmbeddingsChoice = Literal["auto", "local", "azure", "openai"]
 

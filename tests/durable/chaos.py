@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_memory import Memory, MemoryClient, Turn
-from agent_memory.durable import sweeper, trigger
+from agent_memory.durable.host import sweeper, trigger
 from agent_memory.durable.names import COUNTER_ENTITY
 from agent_memory.settings import Settings
 from tests.durable.replay import NON_RUNNING, RUNNING

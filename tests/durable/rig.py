@@ -10,9 +10,9 @@ from typing import Any
 import function_app
 from agent_memory import Turn
 from agent_memory.aio import MemoryClient as AsyncMemoryClient
-from agent_memory.durable import trigger
+from agent_memory.durable.host import trigger
+from agent_memory.durable.host.worker import Worker, use_worker
 from agent_memory.durable.names import COUNTER_ENTITY
-from agent_memory.durable.worker import Worker, use_worker
 from agent_memory.settings import Settings
 from tests.durable.replay import OrchestrationRun, ReplayHost
 from tests.support.openai_server import FakeOpenAIServer

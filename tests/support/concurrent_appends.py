@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from agent_memory.models import Turn
+from agent_memory.core.models import Turn
 
 STEP = "extract_memories"
 

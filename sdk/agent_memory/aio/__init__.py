@@ -1,9 +1,9 @@
 """The async API: the same names and signatures as :mod:`agent_memory`, as coroutines."""
 
-from agent_memory._async.client import AsyncMemoryClient
-from agent_memory._async.embedder import AsyncEmbedder, AsyncOpenAIEmbedder
-from agent_memory._async.store import AsyncMemoryStore
+from agent_memory.client._async.client import AsyncMemoryClient
+from agent_memory.embeddings._async.embedder import AsyncEmbedder, AsyncOpenAIEmbedder
 from agent_memory.embeddings.local import AsyncLocalEmbedder
+from agent_memory.stores._async.protocol import AsyncMemoryStore
 from agent_memory.stores.sqlite import AsyncSqliteStore
 
 MemoryClient = AsyncMemoryClient
@@ -17,7 +17,7 @@ SqliteStore = AsyncSqliteStore
 def __getattr__(name: str) -> object:
     """``CosmosStore`` (async) loads ``azure.cosmos.aio`` only when asked for."""
     if name in ("CosmosStore", "AsyncCosmosStore"):
-        from agent_memory._async.cosmos_store import AsyncCosmosStore
+        from agent_memory.stores.cosmos._async.store import AsyncCosmosStore
 
         return AsyncCosmosStore
     raise AttributeError(f"module 'agent_memory.aio' has no attribute {name!r}")

@@ -19,7 +19,7 @@ from agent_memory.cli.parser import UsageError, build
 if TYPE_CHECKING:
     import argparse
 
-    from agent_memory._sync.client import MemoryClient
+    from agent_memory.client._sync.client import MemoryClient
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -90,7 +90,7 @@ def _nothing() -> Any:
 
 def _run(args: argparse.Namespace) -> Any:
     """Open the store the command needs, run the command, close; errors as ``_Failure``."""
-    from agent_memory.errors import AgentMemoryError, InvalidInputError
+    from agent_memory.core.errors import AgentMemoryError, InvalidInputError
 
     if args.command == "forget" and not args.yes:
         raise _Failure("forget deletes data permanently: pass --yes to confirm", EXIT_USAGE)
@@ -141,7 +141,7 @@ def _open(args: argparse.Namespace, writes: bool) -> tuple[MemoryClient, Path | 
         else:
             path = None
     created = None if path is None else _first_missing(path)
-    from agent_memory._sync.client import MemoryClient
+    from agent_memory.client._sync.client import MemoryClient
 
     client = MemoryClient(path=args.path, settings=settings)
     return client, created

@@ -10,10 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from agent_memory._sync.client import MemoryClient
 from agent_memory.cli import transfer
-from agent_memory.errors import InvalidInputError
-from agent_memory.models import Memory, SearchHit, Summary, Turn
+from agent_memory.client._sync.client import MemoryClient
+from agent_memory.core.errors import InvalidInputError
+from agent_memory.core.models import Memory, SearchHit, Summary, Turn
 
 #: A handler's result when it printed its output itself (nothing more to print as JSON).
 NOTHING: Any = object()

@@ -24,11 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from agent_memory._sync.client import MemoryClient
 from agent_memory.cli.output import Progress, jsonable
-from agent_memory.errors import InvalidInputError
-from agent_memory.inputs import build_turns, check_limit, check_tags, check_turn_ids
-from agent_memory.models import (
+from agent_memory.client._sync.client import MemoryClient
+from agent_memory.core.errors import InvalidInputError
+from agent_memory.core.inputs import build_turns, check_limit, check_tags, check_turn_ids
+from agent_memory.core.models import (
     Memory,
     Summary,
     Turn,
@@ -37,7 +37,7 @@ from agent_memory.models import (
     memory_id,
     parse,
 )
-from agent_memory.validation import check_content
+from agent_memory.core.validation import check_content
 
 #: Turns written per ``add_turns`` call (each call is atomic).
 CHUNK = 100

@@ -1,9 +1,15 @@
 """The Durable Functions driver of the memory pipeline, as plain, host-free Python.
 
-``function_app.py`` at the repository root declares the bindings and delegates here:
-:mod:`.trigger` (change feed -> orchestration requests), :mod:`.entity` (the per-user counter),
-:mod:`.orchestration` (the orchestrator), :mod:`.activities` (activity wrappers) and
-:mod:`.worker` (the store and model client each worker builds once). Only
-:mod:`.orchestration` and :mod:`.trigger` touch ``azure.durable_functions``, lazily; install it
-with ``pip install -e ".[functions]"``.
+Two parts:
+
+- the **replay-safe** part, here: :mod:`.entity` (the per-user counter), :mod:`.orchestration`
+  (the orchestrator), :mod:`.messages`, :mod:`.timing`, :mod:`.names` and :mod:`.deadletters`.
+  It runs inside replayed orchestrator and entity code, so it imports only
+  :mod:`agent_memory.core`, pydantic and ``azure.durable_functions`` (lazily) — an import rule
+  ``tests/test_import_contracts.py`` enforces;
+- the **host-side** part, :mod:`.host`: the change-feed trigger, the sweeper, forget, the
+  activity wrappers and the worker's store and model client.
+
+``function_app.py`` at the repository root declares the bindings and delegates to both. Install
+the Functions packages with ``pip install -e ".[functions]"``.
 """

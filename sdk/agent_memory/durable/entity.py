@@ -15,7 +15,8 @@ from typing import Any, Final, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_memory._async.activities import (
+from agent_memory.core.due import Counts, DueSteps, due_steps
+from agent_memory.core.steps import (
     EXTRACT_STEP,
     RECONCILE_STEP,
     THREAD_SUMMARY_STEP,
@@ -38,7 +39,6 @@ from agent_memory.durable.timing import (
     QUARANTINE_AFTER,
     SETTLE_AFTER,
 )
-from agent_memory.pipeline.due import Counts, DueSteps, due_steps
 
 #: The state schema this code writes; older ones are upgraded on load.
 STATE_VERSION: Final = 2

@@ -6,15 +6,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from agent_memory._async.activities import (
+from agent_memory.core.due import Thresholds
+from agent_memory.core.models import ThreadId, TurnId, UserId, UtcDatetime
+from agent_memory.core.status import OWNER_DURABLE
+from agent_memory.core.steps import (
     EXTRACT_STEP,
     RECONCILE_STEP,
     THREAD_SUMMARY_STEP,
     USER_SUMMARY_STEP,
 )
-from agent_memory.models import ThreadId, TurnId, UserId, UtcDatetime
-from agent_memory.pipeline.due import Thresholds
-from agent_memory.pipeline.status import OWNER_DURABLE
 
 THREAD_STEPS: tuple[str, ...] = (EXTRACT_STEP, THREAD_SUMMARY_STEP)
 USER_STEPS: tuple[str, ...] = (RECONCILE_STEP, USER_SUMMARY_STEP)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from agent_memory._async.activities import (
+from agent_memory.core.models import TURNS_CONTAINER
+from agent_memory.core.steps import (
     EXTRACT_STEP,
     RECONCILE_STEP,
     THREAD_SUMMARY_STEP,
     USER_SUMMARY_STEP,
 )
-from agent_memory.models import TURNS_CONTAINER
 
 #: Function names as the Functions host indexes them.
 TRIGGER_FUNCTION: Final = "turns_changed"

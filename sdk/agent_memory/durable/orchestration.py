@@ -17,7 +17,9 @@ from typing import Any, Final, Protocol
 
 from pydantic import BaseModel
 
-from agent_memory._async.activities import (
+from agent_memory.core.due import Thresholds
+from agent_memory.core.requests import ReconcileRequest, ThreadRequest, UserRequest
+from agent_memory.core.steps import (
     EXTRACT_STEP,
     RECONCILE_STEP,
     THREAD_SUMMARY_STEP,
@@ -39,8 +41,6 @@ from agent_memory.durable.timing import (
     MAX_ATTEMPTS,
     MAX_RETRY_INTERVAL_MS,
 )
-from agent_memory.pipeline.due import Thresholds
-from agent_memory.pipeline.requests import ReconcileRequest, ThreadRequest, UserRequest
 
 #: Work rounds and hold-off waits per execution; beyond, the orchestration continues as new
 #: (a fresh history) with an empty batch and keeps draining.

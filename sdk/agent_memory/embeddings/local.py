@@ -13,7 +13,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from agent_memory.errors import ConfigurationError
+from agent_memory.core.errors import ConfigurationError
 
 DEFAULT_CONFIG: Final = "l2_supercat"
 DEFAULT_DIMENSIONS: Final = 256

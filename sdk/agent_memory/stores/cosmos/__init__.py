@@ -1,7 +1,7 @@
 """The Azure Cosmos DB store's shared, I/O-free parts.
 
-The store itself is ``agent_memory._async.cosmos_store.AsyncCosmosStore`` (generated sync
-twin: ``agent_memory._sync.cosmos_store.CosmosStore``); both are importable from here.
+The store itself is ``agent_memory.stores.cosmos._async.store.AsyncCosmosStore`` (generated sync
+twin: ``agent_memory.stores.cosmos._sync.store.CosmosStore``); both are importable from here.
 """
 
 from __future__ import annotations
@@ -9,19 +9,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent_memory._async.cosmos_store import AsyncCosmosStore
-    from agent_memory._sync.cosmos_store import CosmosStore
+    from agent_memory.stores.cosmos._async.store import AsyncCosmosStore
+    from agent_memory.stores.cosmos._sync.store import CosmosStore
 
 __all__ = ["AsyncCosmosStore", "CosmosStore"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "CosmosStore":
-        from agent_memory._sync.cosmos_store import CosmosStore
+        from agent_memory.stores.cosmos._sync.store import CosmosStore
 
         return CosmosStore
     if name == "AsyncCosmosStore":
-        from agent_memory._async.cosmos_store import AsyncCosmosStore
+        from agent_memory.stores.cosmos._async.store import AsyncCosmosStore
 
         return AsyncCosmosStore
     raise AttributeError(name)

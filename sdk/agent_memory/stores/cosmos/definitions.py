@@ -18,8 +18,8 @@ from typing import Any, Final, Literal
 
 from azure.cosmos import PartitionKey
 
-from agent_memory.errors import ConfigurationError
-from agent_memory.models import COUNTERS_CONTAINER, TURNS_CONTAINER
+from agent_memory.core.errors import ConfigurationError
+from agent_memory.core.models import COUNTERS_CONTAINER, TURNS_CONTAINER
 
 VectorIndexType = Literal["quantizedFlat", "diskANN"]
 

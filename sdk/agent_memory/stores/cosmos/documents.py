@@ -27,10 +27,10 @@ from typing import Any, Final, TypeVar
 
 import numpy as np
 
-from agent_memory.errors import ConfigurationError
-from agent_memory.models import Memory, Summary, SummaryKind, Turn, UsageRecord
-from agent_memory.stores.query import Vector
-from agent_memory.validation import check_identifier
+from agent_memory.core.errors import ConfigurationError
+from agent_memory.core.models import Memory, Summary, SummaryKind, Turn, UsageRecord
+from agent_memory.core.query import Vector
+from agent_memory.core.validation import check_identifier
 
 #: Thread component of the partition holding a user's user-level records.
 USER_SCOPE: Final = "#user"

@@ -1,9 +1,9 @@
 """Cosmos DB and Azure failures as the SDK's typed errors.
 
 Status 403 means two different things: substatus 1014 is a full logical partition
-(:class:`~agent_memory.errors.PartitionFullError`, a :class:`StoreError`); any other 403 is an
+(:class:`~agent_memory.core.errors.PartitionFullError`, a :class:`StoreError`); any other 403 is an
 identity without the data-plane role it needs, or a key that is not accepted
-(:class:`~agent_memory.errors.ConfigurationError`).
+(:class:`~agent_memory.core.errors.ConfigurationError`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Final
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpResponseError
 
-from agent_memory.errors import (
+from agent_memory.core.errors import (
     AgentMemoryError,
     ConfigurationError,
     ConflictError,

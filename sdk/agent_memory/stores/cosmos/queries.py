@@ -25,8 +25,9 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
-from agent_memory.errors import InvalidInputError
-from agent_memory.models import USER_SCOPED_TYPES
+from agent_memory.core.errors import InvalidInputError
+from agent_memory.core.models import USER_SCOPED_TYPES
+from agent_memory.core.query import TEXT_WEIGHT, VECTOR_WEIGHT, SearchQuery
 from agent_memory.stores.cosmos.documents import (
     EPOCH_ID,
     HEAD_ID,
@@ -37,7 +38,6 @@ from agent_memory.stores.cosmos.documents import (
     USAGE_FIELDS,
     USER_SCOPE,
 )
-from agent_memory.stores.query import TEXT_WEIGHT, VECTOR_WEIGHT, SearchQuery
 
 #: Most search terms passed to ``FullTextScore`` (the first ones of the query).
 MAX_TERMS: Final = 32

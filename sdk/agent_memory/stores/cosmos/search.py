@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from agent_memory.models import SearchHit
+from agent_memory.core.models import SearchHit
+from agent_memory.core.query import RRF_K, TEXT_WEIGHT, VECTOR_WEIGHT, query_terms
 from agent_memory.stores.cosmos.documents import memory_from_doc, turn_from_doc
 from agent_memory.stores.cosmos.queries import CosmosQuery, Ranking
-from agent_memory.stores.query import RRF_K, TEXT_WEIGHT, VECTOR_WEIGHT, query_terms
 
 
 def rank_score(ranking: Ranking, rank: int) -> float:

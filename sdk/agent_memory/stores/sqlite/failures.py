@@ -17,7 +17,7 @@ from typing import Any, Concatenate, Final, ParamSpec, Protocol, TypeVar
 
 from pydantic import ValidationError
 
-from agent_memory.errors import StoreError
+from agent_memory.core.errors import StoreError
 
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
 

@@ -17,8 +17,14 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from agent_memory.errors import ConfigurationError, ForgottenError, InvalidInputError, StoreError
-from agent_memory.models import (
+from agent_memory.core import context
+from agent_memory.core.errors import (
+    ConfigurationError,
+    ForgottenError,
+    InvalidInputError,
+    StoreError,
+)
+from agent_memory.core.models import (
     COUNTERS_CONTAINER,
     MEMORIES_CONTAINER,
     SUMMARIES_CONTAINER,
@@ -37,8 +43,7 @@ from agent_memory.models import (
     check_supersede_reason,
     utcnow,
 )
-from agent_memory.stores import context
-from agent_memory.stores.query import (
+from agent_memory.core.query import (
     TEXT_WEIGHT,
     VECTOR_WEIGHT,
     SearchQuery,
@@ -580,7 +585,7 @@ class SqliteStore:
         """Hybrid search: FTS5 bm25 and cosine rankings fused by weighted reciprocal rank.
 
         In hybrid mode a turn is also ranked with its thread context (the neighbouring turns'
-        text and cosine similarity, see :mod:`agent_memory.stores.context`).
+        text and cosine similarity, see :mod:`agent_memory.core.context`).
         """
         scored: list[tuple[float, str, int]] = []
         for table in ("memories", "turns") if query.include_turns else ("memories",):

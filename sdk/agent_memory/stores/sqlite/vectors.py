@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from agent_memory.models import MEMORY_TYPES
-from agent_memory.stores.query import normalize_rows
+from agent_memory.core.models import MEMORY_TYPES
+from agent_memory.core.query import normalize_rows
 
 TYPE_CODES = {name: code for code, name in enumerate(MEMORY_TYPES)}
 

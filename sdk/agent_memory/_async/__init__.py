@@ -1,1 +1,0 @@
-"""Async sources; ``agent_memory._sync`` is generated from here by ``scripts/unasync.py``."""

@@ -1,1 +1,0 @@
-"""Generated sync mirror of ``agent_memory._async``; do not edit."""

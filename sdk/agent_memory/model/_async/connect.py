@@ -1,0 +1,102 @@
+"""OpenAI clients for Azure OpenAI / AI Foundry or an OpenAI-compatible API (async)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agent_memory.core.errors import ConfigurationError
+from agent_memory.embeddings._async.embedder import AsyncEmbedder, AsyncOpenAIEmbedder
+from agent_memory.embeddings.local import AsyncLocalEmbedder
+from agent_memory.settings import Settings
+from agent_memory.stores._async.protocol import AsyncMemoryStore
+
+if TYPE_CHECKING:  # openai loads only when a model is configured
+    from openai import AsyncAzureOpenAI, AsyncOpenAI
+
+    from agent_memory.model._async.client import AsyncModelClient
+
+COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+def azure_openai_client(settings: Settings, credential: Any = None) -> AsyncAzureOpenAI:
+    """Azure OpenAI with an API key, or Entra ID via ``credential`` (``DefaultAzureCredential``)."""
+    from openai import AsyncAzureOpenAI
+
+    if not settings.ai_foundry_endpoint:
+        raise ConfigurationError("AI_FOUNDRY_ENDPOINT is not set")
+    if settings.ai_foundry_api_key:
+        return AsyncAzureOpenAI(
+            azure_endpoint=settings.ai_foundry_endpoint,
+            api_key=settings.ai_foundry_api_key,
+            api_version=settings.ai_foundry_api_version,
+            timeout=settings.model_timeout,
+            max_retries=settings.model_max_retries,
+        )
+    from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+
+    if credential is None:
+        credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+    return AsyncAzureOpenAI(
+        azure_endpoint=settings.ai_foundry_endpoint,
+        azure_ad_token_provider=get_bearer_token_provider(credential, COGNITIVE_SERVICES_SCOPE),
+        api_version=settings.ai_foundry_api_version,
+        timeout=settings.model_timeout,
+        max_retries=settings.model_max_retries,
+    )
+
+
+def openai_client(settings: Settings, base_url: str | None = None) -> AsyncOpenAI:
+    """Any OpenAI-compatible endpoint (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``).
+
+    ``base_url`` overrides ``OPENAI_BASE_URL`` (embeddings served elsewhere than chat).
+    """
+    from openai import AsyncOpenAI
+
+    if not settings.openai_api_key and not (base_url or settings.openai_base_url):
+        raise ConfigurationError("set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)")
+    return AsyncOpenAI(
+        api_key=settings.openai_api_key or "unused",
+        base_url=base_url or settings.openai_base_url,
+        timeout=settings.model_timeout,
+        max_retries=settings.model_max_retries,
+    )
+
+
+def build_embedder(settings: Settings, credential: Any = None) -> AsyncEmbedder:
+    """The embedder the settings choose: local wordllama, Azure OpenAI or OpenAI."""
+    backend = settings.embedding_backend
+    if backend == "azure":
+        return AsyncOpenAIEmbedder(
+            azure_openai_client(settings, credential),
+            model=settings.embedding_deployment,
+            dimensions=settings.embedding_dimensions,
+        )
+    if backend == "openai":
+        return AsyncOpenAIEmbedder(
+            openai_client(settings, settings.openai_embedding_base_url),
+            model=settings.openai_embedding_model,
+            dimensions=settings.embedding_dimensions,
+        )
+    return AsyncLocalEmbedder()
+
+
+def build_model_client(
+    settings: Settings,
+    embedder: AsyncEmbedder,
+    ledger: AsyncMemoryStore | None,
+    credential: Any = None,
+) -> AsyncModelClient | None:
+    """The chat model the settings configure, or None when no endpoint is set."""
+    backend = settings.chat_backend
+    if backend is None:
+        return None
+    from agent_memory.model._async.client import AsyncModelClient
+
+    if backend == "azure":
+        client: AsyncOpenAI | AsyncAzureOpenAI = azure_openai_client(settings, credential)
+        model = settings.chat_deployment
+    else:
+        client, model = openai_client(settings), settings.openai_chat_model
+    return AsyncModelClient(
+        client, model=model, embedder=embedder, ledger=ledger, budget=settings.model_call_budget
+    )

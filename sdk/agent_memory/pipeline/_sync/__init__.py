@@ -1,0 +1,1 @@
+"""Generated sync mirror of ``agent_memory.pipeline._async``; do not edit."""
