@@ -39,13 +39,14 @@ from agent_memory.core.models import (
     utcnow,
 )
 from agent_memory.core.requests import ReconcileResult
-from agent_memory.core.status import OWNER_DURABLE, PipelineStatus, ProcessReport
+from agent_memory.core.status import OWNER_DURABLE, ProcessReport
 from agent_memory.core.steps import EXTRACT_STEP
 from agent_memory.core.validation import check_content, check_identifier, check_timeout
 from agent_memory.embeddings._sync.embedder import Embedder
 from agent_memory.model._sync.connect import build_embedder, build_model_client
 from agent_memory.processor._sync.durable import DurableFunctionProcessor
 from agent_memory.processor._sync.inprocess import InProcessProcessor
+from agent_memory.processor.status import PipelineStatus
 from agent_memory.settings import EmbeddingsChoice, Settings
 from agent_memory.stores._sync.factory import build_store
 from agent_memory.stores._sync.protocol import MemoryStore

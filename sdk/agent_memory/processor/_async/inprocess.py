@@ -19,16 +19,11 @@ from agent_memory.core.requests import (
     ThreadRequest,
     UserRequest,
 )
-from agent_memory.core.status import (
-    OWNER_DURABLE,
-    OWNER_INPROCESS,
-    PipelineStatus,
-    ProcessReport,
-    WarnOnce,
-)
+from agent_memory.core.status import OWNER_DURABLE, OWNER_INPROCESS, ProcessReport
 from agent_memory.pipeline._async import activities
 from agent_memory.processor._async.backlog import backlog_error, extraction_backlog
 from agent_memory.processor.runners import AsyncBackgroundRunner
+from agent_memory.processor.status import PipelineStatus, WarnOnce
 from agent_memory.stores._async.protocol import AsyncMemoryStore
 
 if TYPE_CHECKING:

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 from agent_memory.core.clock import Clock
 from agent_memory.core.due import Thresholds
 from agent_memory.core.requests import ReconcileResult
-from agent_memory.core.status import PipelineStatus, ProcessReport, WarnOnce
+from agent_memory.core.status import ProcessReport
 from agent_memory.processor._sync.backlog import backlog_error, extraction_backlog
 from agent_memory.processor._sync.inprocess import reconcile_now
+from agent_memory.processor.status import PipelineStatus, WarnOnce
 from agent_memory.stores._sync.protocol import MemoryStore
 
 if TYPE_CHECKING:

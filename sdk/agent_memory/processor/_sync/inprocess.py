@@ -21,16 +21,11 @@ from agent_memory.core.requests import (
     ThreadRequest,
     UserRequest,
 )
-from agent_memory.core.status import (
-    OWNER_DURABLE,
-    OWNER_INPROCESS,
-    PipelineStatus,
-    ProcessReport,
-    WarnOnce,
-)
+from agent_memory.core.status import OWNER_DURABLE, OWNER_INPROCESS, ProcessReport
 from agent_memory.pipeline._sync import activities
 from agent_memory.processor._sync.backlog import backlog_error, extraction_backlog
 from agent_memory.processor.runners import BackgroundRunner
+from agent_memory.processor.status import PipelineStatus, WarnOnce
 from agent_memory.stores._sync.protocol import MemoryStore
 
 if TYPE_CHECKING:
