@@ -240,3 +240,13 @@ def test_deprecated_paths_still_work_and_warn() -> None:
 
     assert OldMemory is agent_memory.Memory
     assert OldThresholds is agent_memory.Thresholds
+
+
+@pytest.mark.parametrize("face", ["agent_memory", "agent_memory.aio", "agent_memory.stores"])
+def test_package_faces_load_no_backend_until_a_name_is_used(face: str) -> None:
+    probe = f"import json, sys\nimport {face}\nprint(json.dumps(sorted(sys.modules)))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    loaded = set(json.loads(out))
+    assert {"numpy", "sqlite3", "azure.cosmos", "openai"} & loaded == set()

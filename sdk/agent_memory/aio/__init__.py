@@ -1,26 +1,54 @@
-"""The async API: the same names and signatures as :mod:`agent_memory`, as coroutines."""
+"""The async API: the same names and signatures as :mod:`agent_memory`, as coroutines.
 
-from agent_memory.client._async.client import AsyncMemoryClient
-from agent_memory.embeddings._async.embedder import AsyncEmbedder, AsyncOpenAIEmbedder
-from agent_memory.embeddings.local import AsyncLocalEmbedder
-from agent_memory.stores._async.protocol import AsyncMemoryStore
-from agent_memory.stores.sqlite import AsyncSqliteStore
+Every name loads its module on first use, so ``import agent_memory.aio`` loads no backend:
+``CosmosStore`` needs ``azure.cosmos.aio``, ``SqliteStore`` ``sqlite3`` and NumPy.
+"""
 
-MemoryClient = AsyncMemoryClient
-MemoryStore = AsyncMemoryStore
-Embedder = AsyncEmbedder
-OpenAIEmbedder = AsyncOpenAIEmbedder
-LocalEmbedder = AsyncLocalEmbedder
-SqliteStore = AsyncSqliteStore
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+#: Public name -> (module, attribute).
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "AsyncMemoryClient": ("agent_memory.client._async.client", "AsyncMemoryClient"),
+    "AsyncEmbedder": ("agent_memory.embeddings._async.embedder", "AsyncEmbedder"),
+    "AsyncOpenAIEmbedder": ("agent_memory.embeddings._async.embedder", "AsyncOpenAIEmbedder"),
+    "AsyncLocalEmbedder": ("agent_memory.embeddings.local", "AsyncLocalEmbedder"),
+    "AsyncMemoryStore": ("agent_memory.stores._async.protocol", "AsyncMemoryStore"),
+    "AsyncSqliteStore": ("agent_memory.stores.sqlite", "AsyncSqliteStore"),
+    "AsyncCosmosStore": ("agent_memory.stores.cosmos._async.store", "AsyncCosmosStore"),
+    "MemoryClient": ("agent_memory.client._async.client", "AsyncMemoryClient"),
+    "MemoryStore": ("agent_memory.stores._async.protocol", "AsyncMemoryStore"),
+    "Embedder": ("agent_memory.embeddings._async.embedder", "AsyncEmbedder"),
+    "OpenAIEmbedder": ("agent_memory.embeddings._async.embedder", "AsyncOpenAIEmbedder"),
+    "LocalEmbedder": ("agent_memory.embeddings.local", "AsyncLocalEmbedder"),
+    "SqliteStore": ("agent_memory.stores.sqlite", "AsyncSqliteStore"),
+    "CosmosStore": ("agent_memory.stores.cosmos._async.store", "AsyncCosmosStore"),
+}
+
+if TYPE_CHECKING:
+    from agent_memory.client._async.client import AsyncMemoryClient
+    from agent_memory.client._async.client import AsyncMemoryClient as MemoryClient
+    from agent_memory.embeddings._async.embedder import AsyncEmbedder, AsyncOpenAIEmbedder
+    from agent_memory.embeddings._async.embedder import AsyncEmbedder as Embedder
+    from agent_memory.embeddings._async.embedder import AsyncOpenAIEmbedder as OpenAIEmbedder
+    from agent_memory.embeddings.local import AsyncLocalEmbedder
+    from agent_memory.embeddings.local import AsyncLocalEmbedder as LocalEmbedder
+    from agent_memory.stores._async.protocol import AsyncMemoryStore
+    from agent_memory.stores._async.protocol import AsyncMemoryStore as MemoryStore
+    from agent_memory.stores.cosmos._async.store import AsyncCosmosStore
+    from agent_memory.stores.cosmos._async.store import AsyncCosmosStore as CosmosStore
+    from agent_memory.stores.sqlite import AsyncSqliteStore
+    from agent_memory.stores.sqlite import AsyncSqliteStore as SqliteStore
 
 
 def __getattr__(name: str) -> object:
-    """``CosmosStore`` (async) loads ``azure.cosmos.aio`` only when asked for."""
-    if name in ("CosmosStore", "AsyncCosmosStore"):
-        from agent_memory.stores.cosmos._async.store import AsyncCosmosStore
-
-        return AsyncCosmosStore
-    raise AttributeError(f"module 'agent_memory.aio' has no attribute {name!r}")
+    """Load a public name's module on first use."""
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'agent_memory.aio' has no attribute {name!r}")
+    value = getattr(import_module(target[0]), target[1])
+    globals()[name] = value
+    return value
 
 
 __all__ = [
