@@ -133,6 +133,15 @@ def layer_of(name: str) -> int | None:
     return best
 
 
+def loaded_after_import(module: str) -> set[str]:
+    """The modules a fresh interpreter holds after ``import module``."""
+    probe = f"import json, sys\nimport {module}\nprint(json.dumps(sorted(sys.modules)))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    return set(json.loads(out))
+
+
 def test_every_module_has_a_layer() -> None:
     faces = {"agent_memory", *DEPRECATED_ALIASES, "agent_memory.cli.__main__"}
     unplaced = [m for m in modules() if layer_of(m) is None and m not in faces]
@@ -244,9 +253,5 @@ def test_deprecated_paths_still_work_and_warn() -> None:
 
 @pytest.mark.parametrize("face", ["agent_memory", "agent_memory.aio", "agent_memory.stores"])
 def test_package_faces_load_no_backend_until_a_name_is_used(face: str) -> None:
-    probe = f"import json, sys\nimport {face}\nprint(json.dumps(sorted(sys.modules)))\n"
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-    loaded = set(json.loads(out))
+    loaded = loaded_after_import(face)
     assert {"numpy", "sqlite3", "azure.cosmos", "openai"} & loaded == set()
