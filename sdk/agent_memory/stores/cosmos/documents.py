@@ -28,7 +28,14 @@ from typing import Any, Final, TypeVar
 import numpy as np
 
 from agent_memory.core.errors import ConfigurationError
-from agent_memory.core.models import Memory, Summary, SummaryKind, Turn, UsageRecord
+from agent_memory.core.models import (
+    Memory,
+    Summary,
+    SummaryKind,
+    SupersedeReason,
+    Turn,
+    UsageRecord,
+)
 from agent_memory.core.query import Vector
 from agent_memory.core.validation import check_identifier
 
@@ -220,6 +227,20 @@ def watermark_id(step: str) -> str:
     return f"watermark-{key_part(step, 'step')}"
 
 
+def meta_doc(model: str, dimensions: int) -> dict[str, Any]:
+    """The item recording the store's embedding model (in :data:`STORE_PARTITION`)."""
+    partition = STORE_PARTITION
+    return {
+        "id": META_ID,
+        "user_id": partition[0],
+        "thread_id": partition[1],
+        "kind": "meta",
+        "model": model,
+        "dimensions": dimensions,
+        "ttl": -1,  # never expires, whatever the counters container's TTL
+    }
+
+
 def check_vector(vector: Vector | None, dimensions: int) -> None:
     """Refuse a vector of the wrong length before anything is written."""
     size = None if vector is None else int(np.asarray(vector).size)
@@ -327,3 +348,34 @@ def epoch_doc(user_id: str, epoch: str) -> dict[str, Any]:
         "kind": KIND_EPOCH,
         "epoch": epoch,
     }
+
+
+def supersede_operations(by: str, reason: SupersedeReason, now: str) -> list[dict[str, Any]]:
+    """The patch marking a memory superseded by ``by``."""
+    return [
+        {"op": "set", "path": "/superseded_by", "value": by},
+        {"op": "set", "path": "/supersede_reason", "value": reason},
+        {"op": "set", "path": "/superseded_at", "value": now},
+        {"op": "set", "path": "/updated_at", "value": now},
+    ]
+
+
+def counter_operations(by: int, owner: str | None, now: str) -> list[dict[str, Any]]:
+    """The patch adding ``by`` to a counter; with an ``owner``, the last owner moves to
+    ``previous_owner`` and ``owner`` becomes the last."""
+    operations: list[dict[str, Any]] = [{"op": "incr", "path": "/total", "value": by}]
+    if owner is not None:
+        operations += [
+            {"op": "move", "from": "/last_owner", "path": "/previous_owner"},
+            {"op": "set", "path": "/last_owner", "value": owner},
+        ]
+    operations.append({"op": "set", "path": "/updated_at", "value": now})
+    return operations
+
+
+def watermark_operations(seq: int, now: str) -> list[dict[str, Any]]:
+    """The patch setting a watermark to ``seq``."""
+    return [
+        {"op": "set", "path": "/seq", "value": seq},
+        {"op": "set", "path": "/updated_at", "value": now},
+    ]

@@ -36,6 +36,9 @@ PARTITION_FULL: Final = 1014
 
 #: Attempts of a write that lost to a concurrent writer (an append to a busy thread).
 CONFLICT_ATTEMPTS: Final = 10
+#: Attempts of a create-or-replace (or patch-or-create) whose item keeps changing or going
+#: between the read and the conditional write (memories, summaries, counters, watermarks).
+WRITE_ATTEMPTS: Final = 5
 
 
 def conflict_backoff(attempt: int) -> float:

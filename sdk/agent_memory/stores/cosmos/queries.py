@@ -276,7 +276,7 @@ def search(
     return CosmosQuery(text, tuple(values), ranking)
 
 
-# -- summaries, ledger, deletion --------------------------------------------------------------
+# -- summaries, ledger, watermarks, deletion ------------------------------------------------
 
 
 def list_summaries(user_id: str, kind: str) -> CosmosQuery:
@@ -294,6 +294,16 @@ def summary_state(user_id: str, scope: str, item_id: str) -> CosmosQuery:
         "AND c.thread_id = @scope AND c.id = @id",
         (("@user_id", user_id), ("@scope", scope), ("@id", item_id)),
     )
+
+
+def watermark_below(seq: int) -> str:
+    """The patch condition of a watermark below ``seq`` (an int the store computed)."""
+    return f"FROM c WHERE c.seq < {seq}"
+
+
+def watermark_at(seq: int) -> str:
+    """The patch condition of a watermark at exactly ``seq`` (an int the store computed)."""
+    return f"FROM c WHERE c.seq = {seq}"
 
 
 def list_usage(user_id: str, *, charges: bool = False) -> CosmosQuery:
