@@ -326,3 +326,17 @@ def test_configuration_errors_exit_1(tmp_path: Path) -> None:
     err = one_line_error(cli("add", "alice", "t1", "user", "hi", cwd=tmp_path, env=env), 1)
     assert "ConfigurationError" in err and "AGENT_MEMORY_EMBEDDINGS" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_ai_foundry_endpoint_alone_names_the_missing_deployment(tmp_path: Path) -> None:
+    ok(cli("--path", "m.db", "add", "alice", "t1", "user", "hi", cwd=tmp_path))
+    before = (tmp_path / "m.db").read_bytes()
+    env = environment(
+        AI_FOUNDRY_ENDPOINT="https://example.openai.azure.com", AI_FOUNDRY_API_KEY="k"
+    )
+    for argv in (("add", "alice", "t1", "user", "again"), ("turns", "list", "alice", "t1")):
+        err = one_line_error(cli("--path", "m.db", *argv, cwd=tmp_path, env=env), 1)
+        assert err.startswith("error: ConfigurationError: AI_FOUNDRY_ENDPOINT is set but ")
+        assert "AI_FOUNDRY_CHAT_DEPLOYMENT_NAME is not" in err
+        assert "AI_FOUNDRY_EMBEDDING_DEPLOYMENT_NAME" in err and "256" not in err
+    assert (tmp_path / "m.db").read_bytes() == before

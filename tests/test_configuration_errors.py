@@ -59,3 +59,36 @@ def test_ids_that_would_print_like_another_are_refused(tmp_path: Path, user_id: 
         with pytest.raises(InvalidInputError, match="thread_id"):
             memory.add("alice", user_id, "user", "hello")
         assert memory.add("\u00e1lice", "a b", "user", "hello").user_id == "\u00e1lice"  # NFC
+
+
+def test_an_ai_foundry_endpoint_without_a_chat_deployment_says_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint = {
+        "AI_FOUNDRY_ENDPOINT": "https://example.openai.azure.com",
+        "AI_FOUNDRY_API_KEY": "k",
+    }
+    with pytest.raises(
+        ConfigurationError, match="AI_FOUNDRY_CHAT_DEPLOYMENT_NAME is not"
+    ) as raised:
+        Settings.from_env(endpoint)
+    assert "AI_FOUNDRY_EMBEDDING_DEPLOYMENT_NAME ('text-embedding-3-large', 1536" in str(
+        raised.value
+    )
+    assert "\n" not in str(raised.value)
+    with pytest.raises(ConfigurationError, match="AI_FOUNDRY_CHAT_DEPLOYMENT_NAME") as raised:
+        Settings(ai_foundry_endpoint="https://example.openai.azure.com", embeddings="local")
+    assert "EMBEDDING" not in str(raised.value)  # the endpoint switches no embeddings then
+    with pytest.raises(ConfigurationError, match="AI_FOUNDRY_CHAT_DEPLOYMENT_NAME"):
+        Settings().override(ai_foundry_endpoint="https://example.openai.azure.com")
+
+    for name, value in endpoint.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AGENT_MEMORY_PATH", str(tmp_path / "env" / "m.db"))
+    with pytest.raises(ConfigurationError, match="AI_FOUNDRY_CHAT_DEPLOYMENT_NAME"):
+        MemoryClient()
+    assert list(tmp_path.iterdir()) == []  # refused before any file was made
+    # An argument completes what the environment leaves out: one validation of both.
+    with MemoryClient(path=tmp_path / "m.db", chat_deployment="chat-mini") as memory:
+        assert memory.settings.chat_deployment == "chat-mini"
+        assert memory.settings.embedding_backend == "azure"

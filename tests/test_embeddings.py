@@ -20,6 +20,9 @@ from agent_memory.aio import MemoryClient as AsyncMemoryClient
 from agent_memory.aio import OpenAIEmbedder as AsyncOpenAIEmbedder
 from tests.support.openai_server import FakeOpenAIServer, Fault
 
+#: An AI Foundry endpoint needs its chat deployment named.
+CHAT = {"AI_FOUNDRY_CHAT_DEPLOYMENT_NAME": "chat-mini"}
+
 
 def test_local_embedder_is_deterministic_and_normalised(embedder: LocalEmbedder) -> None:
     vectors = embedder.embed(["a dog in the park", "a dog in the park", "quarterly tax filing"])
@@ -51,6 +54,7 @@ def test_azure_style_embeddings_through_from_env(
         "AGENT_MEMORY_PATH": str(db_path),
         "AI_FOUNDRY_ENDPOINT": openai_server.azure_endpoint,
         "AI_FOUNDRY_API_KEY": "azure-key",
+        "AI_FOUNDRY_CHAT_DEPLOYMENT_NAME": "chat-mini",
         "AI_FOUNDRY_EMBEDDING_DEPLOYMENT_NAME": "embed-large",
         "EMBEDDING_DIMENSIONS": "128",
     }
@@ -111,8 +115,8 @@ def test_embedding_failures_are_typed_and_write_nothing(
     ("env", "backend"),
     [
         ({}, "local"),
-        ({"AI_FOUNDRY_ENDPOINT": "https://x.openai.azure.com"}, "azure"),
-        ({"AI_FOUNDRY_ENDPOINT": "https://x", "AGENT_MEMORY_EMBEDDINGS": "local"}, "local"),
+        ({"AI_FOUNDRY_ENDPOINT": "https://x.openai.azure.com", **CHAT}, "azure"),
+        ({"AI_FOUNDRY_ENDPOINT": "https://x", "AGENT_MEMORY_EMBEDDINGS": "local", **CHAT}, "local"),
         ({"AGENT_MEMORY_EMBEDDINGS": "OpenAI", "OPENAI_API_KEY": "k"}, "openai"),
     ],
 )

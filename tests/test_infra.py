@@ -556,7 +556,10 @@ def test_defaults_agree_with_the_sdk() -> None:
         assert text(main.outputs[variable].value) == camel(field)
         assert env_reference(parameters[camel(field)]) == variable
     settings = Settings()
-    assert main.params["chatModelName"].default_value() == settings.chat_deployment
+    # No chat deployment is guessed: the .env output and the app setting name azd's.
+    assert settings.chat_deployment is None
+    assert "AI_FOUNDRY_CHAT_DEPLOYMENT_NAME" in main.outputs
+    assert "AI_FOUNDRY_CHAT_DEPLOYMENT_NAME" in app_settings()
     assert main.params["embeddingModelName"].default_value() == settings.embedding_deployment
     file = json.loads(CONTAINERS_JSON.read_text(encoding="utf-8"))
     assert file["database"] == settings.cosmos_database

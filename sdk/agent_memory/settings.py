@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from agent_memory.core.due import Thresholds
-from agent_memory.core.envconfig import ConfigModel, model_from_env, settings_error
+from agent_memory.core.envconfig import ConfigModel, env_values, settings_error
+from agent_memory.core.errors import ConfigurationError
 from agent_memory.core.validation import DEFAULT_MAX_CONTENT_CHARS
 
 EmbeddingsChoice = Literal["auto", "local", "azure", "openai"]
@@ -57,7 +58,8 @@ class Settings(ConfigModel):
     ai_foundry_endpoint: str | None = None
     ai_foundry_api_key: str | None = None
     ai_foundry_api_version: str = "2024-10-21"
-    chat_deployment: str = "gpt-4.1-mini"
+    #: Required with ``ai_foundry_endpoint``: no deployment name is guessed.
+    chat_deployment: str | None = None
     embedding_deployment: str = "text-embedding-3-large"
     openai_base_url: str | None = None
     openai_api_key: str | None = None
@@ -80,16 +82,23 @@ class Settings(ConfigModel):
     cosmos_turns_ttl: int | None = Field(default=None, gt=0)
     cosmos_counters_ttl: int | None = Field(default=None, gt=0)
 
+    @model_validator(mode="after")
+    def _endpoint_needs_a_chat_deployment(self) -> Settings:
+        if self.ai_foundry_endpoint and not self.chat_deployment:
+            raise ConfigurationError(missing_chat_deployment(self))
+        return self
+
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read :data:`ENV_NAMES` from ``environ`` (default ``os.environ``); blanks are unset."""
-        return model_from_env(
-            cls,
-            ENV_NAMES,
-            environ,
-            lowercase=("embeddings", "processor_owner"),
-            extra={"thresholds": Thresholds.from_env(environ)},
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read :data:`ENV_NAMES` from ``environ`` (default ``os.environ``); blanks are unset.
+
+        ``overrides`` replace what the environment says, as :meth:`override` takes them, and
+        the result is validated once: an override may complete what the environment leaves
+        out (``AI_FOUNDRY_ENDPOINT`` in the environment, ``chat_deployment=`` here).
+        """
+        values = env_values(ENV_NAMES, environ, lowercase=("embeddings", "processor_owner"))
+        values["thresholds"] = Thresholds.from_env(environ)
+        return cls._validated(_merged(values, overrides))
 
     def override(self, **values: Any) -> Settings:
         """A validated copy with every value that is not ``None`` replaced.
@@ -98,18 +107,14 @@ class Settings(ConfigModel):
         its fields (merged over the current ones). A bad value raises ``ConfigurationError``
         naming the argument.
         """
-        changes = {k: v for k, v in values.items() if v is not None}
-        if not changes:
+        if all(v is None for v in values.values()):
             return self
-        merged = self.model_dump()
-        thresholds = changes.pop("thresholds", None)
-        if isinstance(thresholds, Mapping):
-            merged["thresholds"] = {**merged["thresholds"], **thresholds}
-        elif thresholds is not None:
-            merged["thresholds"] = thresholds
-        merged.update(changes)
+        return self._validated(_merged(self.model_dump(), values))
+
+    @classmethod
+    def _validated(cls, values: dict[str, Any]) -> Settings:
         try:
-            return type(self).model_validate(merged)
+            return cls.model_validate(values)
         except ValidationError as exc:
             raise settings_error(exc, ENV_NAMES) from None
 
@@ -133,3 +138,36 @@ class Settings(ConfigModel):
         if self.embeddings != "auto":
             return self.embeddings
         return "azure" if self.ai_foundry_endpoint else "local"
+
+
+def _merged(values: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with every change that is not ``None``; a ``thresholds`` mapping is merged
+    over the current thresholds."""
+    merged = dict(values)
+    for key, value in changes.items():
+        if value is None:
+            continue
+        current = merged.get(key)
+        if key == "thresholds" and isinstance(value, Mapping):
+            base = current.model_dump() if isinstance(current, Thresholds) else current or {}
+            merged[key] = {**base, **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def missing_chat_deployment(settings: Settings) -> str:
+    """What to set when ``AI_FOUNDRY_ENDPOINT`` comes without a chat deployment (one line)."""
+    message = (
+        "AI_FOUNDRY_ENDPOINT is set but AI_FOUNDRY_CHAT_DEPLOYMENT_NAME is not: set it to your "
+        "chat model's deployment name (chat_deployment= in code)"
+    )
+    if settings.embeddings == "auto":
+        message += (
+            ". The endpoint alone also switches embeddings from the local model to the Azure"
+            " OpenAI deployment named by AI_FOUNDRY_EMBEDDING_DEPLOYMENT_NAME"
+            f" ({settings.embedding_deployment!r}, {settings.embedding_dimensions} dimensions),"
+            " and a store keeps the embedding model it was first written with;"
+            " AGENT_MEMORY_EMBEDDINGS=local keeps the local model"
+        )
+    return message

@@ -52,13 +52,24 @@ def model_from_env(
     extra: Mapping[str, Any] | None = None,
 ) -> M:
     """Build ``model`` from the variables in ``names`` (field -> variable); blanks are unset."""
-    env = os.environ if environ is None else environ
-    values: dict[str, Any] = dict(extra or {})
-    for field, name in names.items():
-        raw = env.get(name, "").strip()
-        if raw:
-            values[field] = raw.lower() if field in lowercase else raw
+    values = {**(extra or {}), **env_values(names, environ, lowercase=lowercase)}
     try:
         return model.model_validate(values)
     except ValidationError as exc:
         raise settings_error(exc, names) from None
+
+
+def env_values(
+    names: Mapping[str, str],
+    environ: Mapping[str, str] | None,
+    *,
+    lowercase: Collection[str] = (),
+) -> dict[str, Any]:
+    """The raw values of the variables in ``names`` (field -> variable) that are set."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field, name in names.items():
+        raw = env.get(name, "").strip()
+        if raw:
+            values[field] = raw.lower() if field in lowercase else raw
+    return values

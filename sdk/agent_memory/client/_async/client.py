@@ -112,8 +112,10 @@ class AsyncMemoryClient:
             raise InvalidInputError("pass either path or store, not both")
         if path is not None and cosmos_endpoint is not None:
             raise ConfigurationError("pass either path or cosmos_endpoint, not both")
-        base = settings if settings is not None else Settings.from_env()
-        self.settings = base.override(
+        # Validated once with the environment (or ``settings``), so an argument may complete
+        # what the environment leaves out.
+        configure = settings.override if settings is not None else Settings.from_env
+        self.settings = configure(
             cosmos_endpoint=cosmos_endpoint,
             cosmos_key=cosmos_key,
             cosmos_database=cosmos_database,

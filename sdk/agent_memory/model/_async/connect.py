@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from agent_memory.core.errors import ConfigurationError
 from agent_memory.embeddings._async.embedder import AsyncEmbedder, AsyncOpenAIEmbedder
 from agent_memory.embeddings.local import AsyncLocalEmbedder
-from agent_memory.settings import Settings
+from agent_memory.settings import Settings, missing_chat_deployment
 from agent_memory.stores._async.protocol import AsyncMemoryStore
 
 if TYPE_CHECKING:  # openai loads only when a model is configured
@@ -93,6 +93,8 @@ def build_model_client(
     from agent_memory.model._async.client import AsyncModelClient
 
     if backend == "azure":
+        if not settings.chat_deployment:  # Settings refuse this; model_construct does not
+            raise ConfigurationError(missing_chat_deployment(settings))
         client: AsyncOpenAI | AsyncAzureOpenAI = azure_openai_client(settings, credential)
         model = settings.chat_deployment
     else:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from agent_memory.core.errors import ConfigurationError
 from agent_memory.embeddings._sync.embedder import Embedder, OpenAIEmbedder
 from agent_memory.embeddings.local import LocalEmbedder
-from agent_memory.settings import Settings
+from agent_memory.settings import Settings, missing_chat_deployment
 from agent_memory.stores._sync.protocol import MemoryStore
 
 if TYPE_CHECKING:  # openai loads only when a model is configured
@@ -95,6 +95,8 @@ def build_model_client(
     from agent_memory.model._sync.client import ModelClient
 
     if backend == "azure":
+        if not settings.chat_deployment:  # Settings refuse this; model_construct does not
+            raise ConfigurationError(missing_chat_deployment(settings))
         client: OpenAI | AzureOpenAI = azure_openai_client(settings, credential)
         model = settings.chat_deployment
     else:
