@@ -4,8 +4,9 @@ The sync API lives here; :mod:`agent_memory.aio` mirrors it with coroutines.
 """
 
 import logging
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from agent_memory.core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -78,14 +79,7 @@ if TYPE_CHECKING:
     from agent_memory.stores.sqlite import SqliteStore
 
 
-def __getattr__(name: str) -> object:
-    """Load a public name's module on first use (``CosmosStore`` needs ``azure.cosmos``)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agent_memory' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = [

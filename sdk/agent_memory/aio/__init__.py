@@ -4,18 +4,19 @@ Every name loads its module on first use, so ``import agent_memory.aio`` loads n
 ``CosmosStore`` needs ``azure.cosmos.aio``, ``SqliteStore`` ``sqlite3`` and NumPy.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
-#: Public name -> (module, attribute).
-_EXPORTS: dict[str, tuple[str, str]] = {
-    "AsyncMemoryClient": ("agent_memory.client._async.client", "AsyncMemoryClient"),
-    "AsyncEmbedder": ("agent_memory.embeddings._async.embedder", "AsyncEmbedder"),
-    "AsyncOpenAIEmbedder": ("agent_memory.embeddings._async.embedder", "AsyncOpenAIEmbedder"),
-    "AsyncLocalEmbedder": ("agent_memory.embeddings.local", "AsyncLocalEmbedder"),
-    "AsyncMemoryStore": ("agent_memory.stores._async.protocol", "AsyncMemoryStore"),
-    "AsyncSqliteStore": ("agent_memory.stores.sqlite", "AsyncSqliteStore"),
-    "AsyncCosmosStore": ("agent_memory.stores.cosmos._async.store", "AsyncCosmosStore"),
+from agent_memory.core.lazy import Exports, lazy_exports
+
+#: Public name -> defining module, or (module, name there) for the unprefixed aliases.
+_EXPORTS: Exports = {
+    "AsyncMemoryClient": "agent_memory.client._async.client",
+    "AsyncEmbedder": "agent_memory.embeddings._async.embedder",
+    "AsyncOpenAIEmbedder": "agent_memory.embeddings._async.embedder",
+    "AsyncLocalEmbedder": "agent_memory.embeddings.local",
+    "AsyncMemoryStore": "agent_memory.stores._async.protocol",
+    "AsyncSqliteStore": "agent_memory.stores.sqlite",
+    "AsyncCosmosStore": "agent_memory.stores.cosmos._async.store",
     "MemoryClient": ("agent_memory.client._async.client", "AsyncMemoryClient"),
     "MemoryStore": ("agent_memory.stores._async.protocol", "AsyncMemoryStore"),
     "Embedder": ("agent_memory.embeddings._async.embedder", "AsyncEmbedder"),
@@ -41,14 +42,7 @@ if TYPE_CHECKING:
     from agent_memory.stores.sqlite import AsyncSqliteStore as SqliteStore
 
 
-def __getattr__(name: str) -> object:
-    """Load a public name's module on first use."""
-    target = _EXPORTS.get(name)
-    if target is None:
-        raise AttributeError(f"module 'agent_memory.aio' has no attribute {name!r}")
-    value = getattr(import_module(target[0]), target[1])
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 __all__ = [

@@ -6,8 +6,9 @@ when one of their names is used, so importing this package costs nothing.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from agent_memory.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from agent_memory.stores.sqlite import AsyncSqliteStore, SqliteStore
@@ -18,12 +19,6 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Load a backend on first use of one of its names."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agent_memory.stores' has no attribute {name!r}")
-    return getattr(import_module(module), name)
-
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = ["AsyncSqliteStore", "SqliteStore"]

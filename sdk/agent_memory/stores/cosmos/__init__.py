@@ -6,7 +6,9 @@ twin: ``agent_memory.stores.cosmos._sync.store.CosmosStore``); both are importab
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent_memory.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from agent_memory.stores.cosmos._async.store import AsyncCosmosStore
@@ -14,14 +16,11 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncCosmosStore", "CosmosStore"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "CosmosStore":
-        from agent_memory.stores.cosmos._sync.store import CosmosStore
-
-        return CosmosStore
-    if name == "AsyncCosmosStore":
-        from agent_memory.stores.cosmos._async.store import AsyncCosmosStore
-
-        return AsyncCosmosStore
-    raise AttributeError(name)
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "CosmosStore": "agent_memory.stores.cosmos._sync.store",
+        "AsyncCosmosStore": "agent_memory.stores.cosmos._async.store",
+    },
+    globals(),
+)
