@@ -12,7 +12,8 @@ from agent_memory import Memory
 from agent_memory.aio import MemoryClient as AsyncMemoryClient
 from agent_memory.core.query import Vector
 from agent_memory.core.requests import ThreadRequest
-from agent_memory.pipeline._async.activities import EXTRACT_STEP, extract_memories
+from agent_memory.core.steps import EXTRACT_STEP
+from agent_memory.pipeline._async.activities import extract_memories
 from agent_memory.settings import Settings
 from agent_memory.stores.sqlite.async_store import AsyncSqliteStore
 from tests.support.openai_server import FakeOpenAIServer

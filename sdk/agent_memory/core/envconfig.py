@@ -47,14 +47,10 @@ def model_from_env(
     model: type[M],
     names: Mapping[str, str],
     environ: Mapping[str, str] | None,
-    *,
-    lowercase: Collection[str] = (),
-    extra: Mapping[str, Any] | None = None,
 ) -> M:
     """Build ``model`` from the variables in ``names`` (field -> variable); blanks are unset."""
-    values = {**(extra or {}), **env_values(names, environ, lowercase=lowercase)}
     try:
-        return model.model_validate(values)
+        return model.model_validate(env_values(names, environ))
     except ValidationError as exc:
         raise settings_error(exc, names) from None
 

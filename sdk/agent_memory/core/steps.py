@@ -12,6 +12,3 @@ EXTRACT_STEP: Final = "extract_memories"
 RECONCILE_STEP: Final = "reconcile"
 THREAD_SUMMARY_STEP: Final = "summarize_thread"
 USER_SUMMARY_STEP: Final = "summarize_user"
-
-#: Every step, in the order a round runs them.
-STEPS: Final = (EXTRACT_STEP, RECONCILE_STEP, THREAD_SUMMARY_STEP, USER_SUMMARY_STEP)

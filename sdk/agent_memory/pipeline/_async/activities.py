@@ -3,26 +3,17 @@
 Each is idempotent: memory ids are deterministic, supersedes are conditional and watermarks
 only advance after the writes they cover succeed. The same functions run in-process and as
 Durable Functions activities (async source; the sync one is generated). One module per step:
-:mod:`.extract`, :mod:`.reconcile` and :mod:`.summaries` (thread summary and user profile).
+:mod:`.extract`, :mod:`.reconcile` and :mod:`.summaries` (thread summary and user profile); their
+names are in :mod:`agent_memory.core.steps`.
 """
 
 from __future__ import annotations
 
-from agent_memory.core.steps import (
-    EXTRACT_STEP,
-    RECONCILE_STEP,
-    THREAD_SUMMARY_STEP,
-    USER_SUMMARY_STEP,
-)
 from agent_memory.pipeline._async.extract import extract_memories
 from agent_memory.pipeline._async.reconcile import reconcile
 from agent_memory.pipeline._async.summaries import summarize_thread, summarize_user
 
 __all__ = [
-    "EXTRACT_STEP",
-    "RECONCILE_STEP",
-    "THREAD_SUMMARY_STEP",
-    "USER_SUMMARY_STEP",
     "extract_memories",
     "reconcile",
     "summarize_thread",
